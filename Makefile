@@ -1,0 +1,50 @@
+# nervemap: `make demo` and `make test` work on a fresh Debian 12 machine as root.
+#   deps  install every Debian package the build, the tests and the demo need (only what is missing)
+#   build configure and compile into build/ (binary: build/bin/nervemap)
+#   demo  run the whole pipeline on the built-in synthetic neck
+#   test  every test (CTest), slow ones included
+#   bench build and run the benchmarks
+SHELL := /bin/bash
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+# Build, test and demo dependencies, all from Debian 12 (bookworm). See research/ecosystem.md.
+DEB_PACKAGES := \
+  build-essential cmake ninja-build pkg-config ccache git ca-certificates \
+  libinsighttoolkit5-dev libeigen3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev \
+  zlib1g-dev libdeflate-dev libzip-dev libcairo2-dev libnanoflann-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev \
+  poppler-utils
+
+.PHONY: deps build demo test bench clean format
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: missing packages ($$missing); run as root or install them" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q && apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/bin/nervemap demo --out demo-out
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1200
+
+bench: build
+	@for b in $(BUILD)/bench/*_bench; do [ -x "$$b" ] && "$$b"; done; true
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,30 @@
+// The nervemap command line: one file per command, each registering itself on the root app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace nervemap::cli {
+
+//! Options every command sees.
+struct GlobalOptions {
+  bool quiet = false;
+};
+
+//! A registered command: its CLI11 subcommand and what to run when it is chosen (returns exit code).
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_phantom_command(CLI::App& app, const GlobalOptions& global);
+Command add_demo_command(CLI::App& app, const GlobalOptions& global);
+Command add_info_command(CLI::App& app, const GlobalOptions& global);
+
+//! Print a warning line on stderr ("warning: ...") unless quiet.
+void print_warning(const GlobalOptions& global, const std::string& message);
+//! Print a progress/status line on stderr unless quiet.
+void print_status(const GlobalOptions& global, const std::string& message);
+
+} // namespace nervemap::cli

@@ -1,0 +1,17 @@
+# Every library comes from Debian 12 (see Makefile `deps`).
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
+# Debian's libzip CMake config references the libzip-tools binaries; pkg-config works.
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+find_package(Threads REQUIRED)
+find_package(OpenMP REQUIRED)
+# ITK is used only behind src/io's DICOM .cpp files (slow to compile).
+find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIOGDCM)
+find_package(GTest REQUIRED)
+find_package(benchmark REQUIRED)

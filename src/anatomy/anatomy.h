@@ -1,0 +1,112 @@
+// nervemap anatomy: the structure catalogue (design §3) and import of existing segmentations.
+//
+// Structure names are TotalSegmentator's class names. The catalogue gives each structure one stable
+// nervemap id (1–199, used in labels.nii.gz), its label id in every TotalSegmentator task that
+// segments it, synonyms and a display colour. Nothing else in the code hard-codes a label id.
+#pragma once
+
+#include "core/core.h"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nervemap::anatomy {
+
+namespace fs = std::filesystem;
+
+//! Stable ids of the tumour labels in labels.nii.gz (design §3).
+inline constexpr int kGtvpId = 201;
+inline constexpr int kGtvnId = 202;
+//! HECKTOR label values of a tumour input file.
+inline constexpr int kHecktorGtvp = 1;
+inline constexpr int kHecktorGtvn = 2;
+
+struct TaskLabel {
+  std::string task; //!< TotalSegmentator task, e.g. "total", "headneck_bones_vessels"
+  int label = 0;    //!< the class's label value in that task's --ml output
+};
+
+struct Structure {
+  int id = 0;                        //!< stable nervemap id (1–199)
+  std::string name;                  //!< TotalSegmentator class name
+  std::string group;                 //!< bone, vessel, muscle, gland, airway, organ, cartilage, other
+  Rgb rgb{128, 128, 128};            //!< display colour
+  std::vector<std::string> synonyms; //!< other names accepted on import (older TS names, plain English)
+  std::vector<TaskLabel> tasks;      //!< where TotalSegmentator segments it
+};
+
+class Catalogue {
+public:
+  //! The built-in catalogue.
+  static const Catalogue& get();
+
+  const std::vector<Structure>& structures() const { return structures_; }
+  //! By class name or synonym (case-insensitive, '-' and ' ' read as '_'); nullptr if unknown.
+  const Structure* find(std::string_view name) const;
+  const Structure* find(int id) const;
+  //! Like find(name) but throws InputError naming the unknown structure.
+  const Structure& at(std::string_view name) const;
+
+  //! The supported TotalSegmentator tasks.
+  std::vector<std::string> tasks() const;
+  //! (label value, class name) of a task's --ml output, ascending; throws InputError for an unknown task.
+  std::vector<std::pair<int, std::string>> task_classes(std::string_view task) const;
+
+  //! Table for labels.nii.gz: every catalogue structure with its stable id, plus GTVp/GTVn.
+  LabelTable output_table() const;
+  //! Name of a tumour id (201 → "GTVp", 202 → "GTVn"); empty for other ids.
+  static std::string tumour_name(int id);
+
+private:
+  Catalogue();
+  std::vector<Structure> structures_;
+};
+
+//! A label map whose values are catalogue ids (structures) or 201/202 (tumours), with its table.
+using StructureMap = LabelMap;
+
+struct ImportOptions {
+  bool resample_masks = false;                //!< nearest-neighbour resample masks on another grid
+  std::optional<fs::path> label_table_json;   //!< label table for a plain multilabel NIfTI
+};
+
+//! Import normal-structure segmentations onto the CT grid, mapped to catalogue ids:
+//!  - a TotalSegmentator output folder (one <class>.nii.gz per class, 0/1),
+//!  - a TotalSegmentator --ml file (names from its CaretExtension XML),
+//!  - any multilabel NIfTI plus a JSON label table ([{"id","name"}] or {"<id>": "<name>"}), given in
+//!    options or found beside the file as <stem>.json.
+//! Names not in the catalogue are skipped with a warning. Overlapping masks (several files): the
+//! smaller structure keeps the voxel, with a warning. A mask on another grid is an InputError unless
+//! options.resample_masks.
+StructureMap import_structures(const fs::path& path,
+                               const Geometry& ct,
+                               const ImportOptions& options,
+                               Warnings& warnings);
+
+//! Import a tumour label map with HECKTOR values (1 GTVp, 2 GTVn) onto the CT grid as 201/202.
+//! A binary mask counts as GTVp unless binary_as_gtvn (--tumor-label GTVn).
+StructureMap import_tumour(const fs::path& path,
+                           const Geometry& ct,
+                           bool binary_as_gtvn,
+                           bool resample_masks,
+                           Warnings& warnings);
+
+//! Nearest-neighbour resampling of a label volume onto another grid (voxels outside → 0).
+MaskVolume resample_nearest(const MaskVolume& labels, const Geometry& target);
+
+struct StructureSummary {
+  int id = 0;
+  std::string name;
+  int64_t voxels = 0;
+  double volume_ml = 0;
+  Vec3 centroid_lps = Vec3::Zero();
+  bool present() const { return voxels > 0; }
+};
+
+//! Voxel count, volume and centroid of every label in the map's table (absent ones with 0 voxels).
+std::vector<StructureSummary> summarise(const LabelMap& labels);
+
+} // namespace nervemap::anatomy

@@ -1,0 +1,62 @@
+#include "core/core.h"
+
+#include <atomic>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace nervemap {
+
+void Warnings::add(std::string message) { items_.push_back(std::move(message)); }
+
+void Warnings::append(const Warnings& other) {
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+}
+
+void write_file_atomically(const fs::path& target, const std::function<void(const fs::path& tmp)>& write) {
+  static std::atomic<unsigned> counter{0};
+  // The temporary name keeps the final extension so that writers choosing a format by suffix still work.
+  fs::path tmp = target.parent_path() /
+                 fmt::format(".tmp-{}-{}-{}", ::getpid(), counter.fetch_add(1), target.filename().string());
+  try {
+    write(tmp);
+    fs::rename(tmp, target);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+}
+
+OutputTransaction::OutputTransaction(fs::path out_dir) : dir_(std::move(out_dir)) {}
+
+OutputTransaction::~OutputTransaction() {
+  if (committed_)
+    return;
+  std::error_code ec;
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it)
+    fs::remove_all(*it, ec);
+}
+
+void OutputTransaction::prepare() {
+  // Remember the outermost folder this call creates so that a rollback removes all of it.
+  fs::path first_missing;
+  for (fs::path p = fs::absolute(dir_); !p.empty() && !fs::exists(p); p = p.parent_path()) {
+    first_missing = p;
+    if (p == p.parent_path())
+      break;
+  }
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec)
+    throw InputError(fmt::format("cannot create the output folder {}: {}", dir_.string(), ec.message()));
+  if (!fs::is_directory(dir_))
+    throw InputError(fmt::format("the output path {} exists and is not a folder", dir_.string()));
+  if (!first_missing.empty())
+    created_.push_back(first_missing);
+}
+
+void OutputTransaction::created(const fs::path& path) { created_.push_back(path); }
+
+} // namespace nervemap

@@ -1,0 +1,119 @@
+// nervemap io: reading CTs and label maps the way real scans come, and writing NIfTI.
+//
+// NIfTI header geometry is read by our own code following nibabel's rule (design §2): the sform when
+// sform_code > 0, else the qform (quaternion + qfac), else the base affine (pixdim only); NIfTI world
+// is RAS, so LPS = (−x, −y, z). ITK 5.2 does not follow this rule, so ITK is used for DICOM only.
+// DICOM slices are sorted by position along the slice normal, rescaled to HU, and a gantry-tilted
+// series keeps every voxel at its true position (sheared k axis) with a warning.
+// Every failure is an InputError whose message says what is wrong and what to do.
+#pragma once
+
+#include "core/core.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nervemap::io {
+
+namespace fs = std::filesystem;
+
+// ----------------------------------------------------------------------------------------------
+// NIfTI-1 (.nii, .nii.gz)
+
+//! Header facts of a NIfTI file, for diagnostics and tests.
+struct NiftiHeader {
+  Geometry geometry;             //!< LPS, from the affine chosen by nibabel's rule
+  std::string affine_source;     //!< "sform", "qform" or "base"
+  int datatype = 0;              //!< NIfTI datatype code (2 uint8, 4 int16, 8 int32, 16 float32, ...)
+  double scl_slope = 1, scl_inter = 0; //!< as applied (slope 0 or non-finite → 1, 0)
+  int sform_code = 0, qform_code = 0;
+  int64_t vox_offset = 352;
+  std::vector<std::pair<int, std::string>> extensions; //!< (ecode, content with trailing NULs stripped)
+};
+
+//! Read only the header (and extensions). Throws InputError for anything that is not a valid NIfTI-1
+//! file (wrong magic, truncated, zero-size dimensions, more than 3 spatial dims with extent > 1, ...).
+NiftiHeader read_nifti_header(const fs::path& path);
+
+//! Read a scalar image (any datatype) as float with scl_slope/scl_inter applied, e.g. a CT in HU.
+//! 4-D files with one volume are accepted; several volumes are an error. Warns when sform and qform
+//! are both set and disagree by more than 1e-3 mm.
+CtVolume read_nifti_image(const fs::path& path, Warnings& warnings, NiftiHeader* header = nullptr);
+
+//! Read an integer-valued image as labels 0..255 (float files must hold whole numbers). If the file has
+//! a TotalSegmentator CaretExtension (ecode 0, XML <Label Key=..>) its table is returned in `table`.
+MaskVolume read_nifti_labels(const fs::path& path,
+                             Warnings& warnings,
+                             LabelTable* table = nullptr,
+                             NiftiHeader* header = nullptr);
+
+enum class NiftiStorage {
+  automatic, //!< int16 when every value is a whole number in range, else float32
+  int16,
+  float32
+};
+
+//! Write a scalar volume (.nii or .nii.gz by suffix) with sform and qform (codes 1) in RAS.
+//! A sheared (non-orthonormal) direction is kept exactly in the sform; the qform is then not set.
+void write_nifti(const fs::path& path, const CtVolume& volume, NiftiStorage storage = NiftiStorage::automatic);
+//! Write a uint8 label/mask volume; with a table the labels go into TotalSegmentator's CaretExtension.
+void write_nifti(const fs::path& path, const MaskVolume& volume, const LabelTable* table = nullptr);
+
+//! TotalSegmentator's CaretExtension XML for a label table (byte-identical to its
+//! nifti_ext_header.py::add_label_map_to_nifti for the same labels, see fixtures/geometry/ts_ml).
+std::string caret_label_xml(const LabelTable& table);
+//! Parse a CaretExtension XML label table. Throws InputError on malformed XML.
+LabelTable parse_caret_label_xml(const std::string& xml);
+
+//! True if the file name ends in .nii or .nii.gz.
+bool has_nifti_suffix(const fs::path& path);
+
+// ----------------------------------------------------------------------------------------------
+// DICOM CT series (folder or .zip)
+
+struct DicomSeriesInfo {
+  std::string series_uid;
+  std::string description;
+  std::string modality;
+  int series_number = 0;
+  size_t file_count = 0;
+  Index3 dims{0, 0, 0}; //!< columns, rows, slices
+};
+
+//! The series found in a folder (recursive) or a .zip of DICOM files, sorted by series number.
+std::vector<DicomSeriesInfo> list_dicom_series(const fs::path& folder_or_zip);
+
+struct CtImage {
+  CtVolume volume; //!< HU, LPS geometry
+  PatientInfo patient;
+  std::string source_format; //!< "nifti", "dicom" or "dicom-zip"
+};
+
+//! Read one CT series. With several series and an empty `series_uid` the error lists them and asks for
+//! --series. Sorts by position along the normal, applies rescale slope/intercept, handles gantry tilt.
+CtImage read_dicom_ct(const fs::path& folder_or_zip, const std::string& series_uid, Warnings& warnings);
+
+//! Read a CT from a NIfTI file, a DICOM folder or a zip of a DICOM series, decided by content.
+CtImage read_ct(const fs::path& path, const std::string& series_uid, Warnings& warnings);
+
+// ----------------------------------------------------------------------------------------------
+// Zip archives
+
+struct ZipLimits {
+  uint64_t max_total_bytes = 4ull << 30; //!< unpacked (design §9: 4 GiB)
+  uint64_t max_entries = 20000;
+};
+
+//! True if the file starts with a zip local-file or end-of-central-directory signature.
+bool is_zip(const fs::path& path);
+
+//! Extract every file of a zip into `dest` (created). Refuses the whole archive, writing nothing, if any
+//! entry is absolute, contains `..`, a drive letter or a backslash path, is a symlink, or if the limits
+//! are exceeded (checked from the central directory and again while inflating). Returns the extracted
+//! files (paths under `dest`).
+std::vector<fs::path> extract_zip(const fs::path& zip, const fs::path& dest, const ZipLimits& limits = {});
+
+} // namespace nervemap::io

@@ -1,0 +1,52 @@
+#include "core/core.h"
+#include "support/test_support.h"
+
+#include <fstream>
+#include <gtest/gtest.h>
+
+using namespace nervemap;
+namespace fs = std::filesystem;
+
+TEST(AtomicWrite, RenamesOnlyWhenComplete) {
+  test::TempDir dir;
+  fs::path target = dir / "report.json";
+  write_file_atomically(target, [](const fs::path& tmp) { std::ofstream(tmp) << "{}"; });
+  EXPECT_TRUE(fs::exists(target));
+  EXPECT_THROW(write_file_atomically(dir / "b.json",
+                                     [](const fs::path& tmp) {
+                                       std::ofstream(tmp) << "partial";
+                                       throw InputError("disk full");
+                                     }),
+               InputError);
+  EXPECT_EQ(test::list_files(dir.path()), std::vector<std::string>{"report.json"});
+}
+
+TEST(OutputTransaction, RollsBackCreatedFolder) {
+  test::TempDir dir;
+  fs::path out = dir / "new" / "deeper";
+  {
+    OutputTransaction tx(out);
+    tx.prepare();
+    std::ofstream(out / "x.txt") << "x";
+    tx.created(out / "x.txt");
+  }
+  EXPECT_FALSE(fs::exists(dir / "new"));
+  {
+    OutputTransaction tx(out);
+    tx.prepare();
+    tx.commit();
+  }
+  EXPECT_TRUE(fs::is_directory(out));
+}
+
+TEST(OutputTransaction, KeepsExistingFolderAndForeignFiles) {
+  test::TempDir dir;
+  std::ofstream(dir / "keep.txt") << "user file";
+  {
+    OutputTransaction tx(dir.path());
+    tx.prepare();
+    std::ofstream(dir / "ours.txt") << "x";
+    tx.created(dir / "ours.txt");
+  }
+  EXPECT_EQ(test::list_files(dir.path()), std::vector<std::string>{"keep.txt"});
+}

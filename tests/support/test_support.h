@@ -1,0 +1,42 @@
+// Shared test helpers: where the fixtures and the binary are, temporary folders, running the CLI.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace nervemap::test {
+
+//! Path inside ../shared (NERVEMAP_SHARED overrides), e.g. shared_path("fixtures/geometry/nifti").
+std::filesystem::path shared_path(const std::string& relative);
+//! The built CLI binary (NERVEMAP_BIN overrides).
+std::filesystem::path nervemap_binary();
+nlohmann::json read_json(const std::filesystem::path& path);
+
+//! A fresh folder under the system temp dir, removed when the object goes out of scope.
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1; //!< exit status, or 128 + signal
+  std::string out, err;
+};
+//! Run a program with arguments (no shell), capturing stdout and stderr.
+CommandResult run(const std::vector<std::string>& argv);
+//! Run the nervemap CLI with the given arguments.
+CommandResult run_nervemap(const std::vector<std::string>& args);
+//! All regular files under a folder (recursive), sorted, relative to it.
+std::vector<std::string> list_files(const std::filesystem::path& dir);
+
+} // namespace nervemap::test
