@@ -62,7 +62,8 @@ public:
 
 private:
   Catalogue();
-  std::vector<Structure> structures_;
+  std::vector<Structure> structures_;                     //!< sorted by id
+  std::vector<std::pair<std::string, size_t>> by_name_;   //!< normalised name or synonym → index, sorted
 };
 
 //! A label map whose values are catalogue ids (structures) or 201/202 (tumours), with its table.
