@@ -13,5 +13,6 @@ find_package(Threads REQUIRED)
 find_package(OpenMP REQUIRED)
 # ITK is used only behind src/io's DICOM .cpp files (slow to compile).
 find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIOGDCM)
+find_package(yaml-cpp REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)

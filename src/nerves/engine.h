@@ -1,0 +1,120 @@
+// Internal to the nerves module (not a public header): landmark sampling, planar geometry and the
+// smoothing spline shared by the module's .cpp files.
+#pragma once
+
+#include "nerves/nerves.h"
+
+#include <map>
+#include <mutex>
+#include <optional>
+
+namespace nervemap::nerves::detail {
+
+using Vec2 = Eigen::Vector2d;
+
+//! Side-resolved unit vector of an anatomical direction (LPS); axis_* need the a→b axis (in-plane).
+Vec3 direction_vector(Direction d, const std::string& side, const Vec2& axis = Vec2(1, 0));
+std::string resolve_side(const std::string& name, const std::string& side);
+
+//! A structure's cross-section on the axial plane z, sampled on a lattice (x = i·h, y = j·h).
+struct Section {
+  double z = 0, h = 0.5;
+  int64_t i0 = 0, j0 = 0, nx = 0, ny = 0;
+  std::vector<uint8_t> inside; //!< nx·ny cells, 1 = inside
+  int64_t count = 0;
+  Vec2 centroid = Vec2::Zero();
+
+  bool empty() const { return count == 0; }
+  Vec2 cell_centre(int64_t i, int64_t j) const { return Vec2(double(i0 + i) * h, double(j0 + j) * h); }
+  bool at(int64_t i, int64_t j) const { return inside[size_t(i + nx * j)] != 0; }
+  double area_mm2() const { return double(count) * h * h; }
+  //! Mean of the cells within h/2 of the extreme projection on `dir` (the surface point facing dir).
+  Vec2 extreme(const Vec2& dir) const;
+  //! Cells restricted to one side of x = midline_x (side "left": x > midline).
+  Section half(const std::string& side, double midline_x) const;
+  //! Surface point facing `dir` of the column whose projection on `across` equals `u` (nearest column).
+  Vec2 extreme_at(const Vec2& dir, const Vec2& across, double u) const;
+  //! Min and max projection of the cells on a direction.
+  std::pair<double, double> extent(const Vec2& dir) const;
+};
+
+//! Per-structure statistics from one pass over the label map.
+struct StructureStats {
+  int64_t voxels = 0;
+  Vec3 lps_min = Vec3::Constant(1e300), lps_max = Vec3::Constant(-1e300); //!< voxel centres
+  Index3 index_min{0, 0, 0}, index_max{-1, -1, -1};
+  Vec3 index_sum = Vec3::Zero();
+};
+
+//! The structures as landmarks: presence, levels, sections on axial planes (cached), extremes.
+class Landmarks {
+public:
+  Landmarks(const LabelMap& labels, const CtVolume* ct);
+
+  int id(const std::string& name) const; //!< catalogue id, 0 if not in the map's table
+  bool present(const std::string& name) const;
+  const StructureStats* stats(const std::string& name) const;
+  Vec3 centroid(const std::string& name) const;
+  double volume_ml(const std::string& name) const;
+
+  //! The cross-section of a structure on plane z (cached; empty if absent there).
+  const Section& section(const std::string& name, double z);
+  //! Label value at an LPS point (nearest voxel; 0 outside the volume).
+  int label_at(const Vec3& lps) const;
+  //! CT value at an LPS point (nearest voxel), if a CT was given and the point is inside.
+  std::optional<float> hu_at(const Vec3& lps) const;
+  //! Exact crossing of a structure's boundary on the segment from `inside_point` toward `outside_point`.
+  Vec3 boundary_crossing(int label, const Vec3& inside_point, const Vec3& outside_point) const;
+
+  //! Extreme point of a whole structure in a 3-D direction (mean of the voxels within half a voxel of
+  //! the extreme), optionally restricted to one side of the midline.
+  std::optional<Vec3> extreme(const std::string& name, const Vec3& dir, const std::string& half_side);
+
+  //! Midline x at level z: trachea / larynx / cricoid / oesophagus / vertebra centroid, else the global one.
+  double midline_x(double z);
+
+  //! LPS z of a level for a side; nullopt with `why` if its landmarks are absent.
+  std::optional<double> level_z(const Level& level, const std::string& side, std::string& why);
+
+  const Geometry& geometry() const { return labels_.voxels.geometry; }
+  double lattice_mm() const { return h_; }
+  const CtVolume* ct() const { return ct_; }
+  const LabelMap& labels() const { return labels_; }
+
+private:
+  const LabelMap& labels_;
+  const CtVolume* ct_;
+  std::array<StructureStats, 256> stats_{};
+  Mat4 lps_to_index_;
+  double h_ = 0.5;
+  std::mutex mutex_;
+  std::map<std::pair<int, int64_t>, Section> sections_; //!< (label, z in 1/100 mm) → section
+  double global_midline_x_ = 0;
+};
+
+//! Where two structures meet on a plane, at the lateral end of their contact (the groove), for a side.
+std::optional<Vec2> groove_point(const Section& a, const Section& b, const std::string& side, double tolerance_mm);
+
+//! Exact squared Euclidean distance transform of a binary raster (Felzenszwalb & Huttenlocher 2012),
+//! in cells² to the nearest set cell.
+std::vector<double> squared_distance_transform(const std::vector<uint8_t>& set, int64_t nx, int64_t ny);
+
+//! Uniform cubic B-spline with a second-difference penalty (P-spline, Eilers & Marx 1996).
+class PSpline {
+public:
+  //! Fit y(u) to weighted samples with knot spacing `knot_mm` and penalty `lambda` (relative to the
+  //! mean weight).
+  PSpline(const std::vector<double>& u, const std::vector<double>& y, const std::vector<double>& w, double knot_mm,
+          double lambda);
+  double value(double u) const;
+  double derivative(double u) const;
+  double second_derivative(double u) const;
+
+private:
+  std::array<double, 4> basis(double u, int64_t& first, int order) const;
+  double u0_ = 0, du_ = 1;
+  int64_t segments_ = 1;
+  Eigen::VectorXd coef_;
+};
+
+} // namespace nervemap::nerves::detail

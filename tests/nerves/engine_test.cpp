@@ -1,0 +1,158 @@
+// Engine behaviour: gaps, not_estimated, levels, corridor, variants, validation of rule files.
+#include "synthetic.h"
+
+#include <gtest/gtest.h>
+
+using namespace nervemap;
+using namespace nervemap::test;
+
+namespace {
+
+const char* kVagusLike = R"(nerve: testnerve
+title: test
+sides: [left]
+order: cranial_to_caudal
+radius_mm: {value: 1.0, tag: D, note: t}
+segmentation_sd_mm: {value: 1.0, tag: D, note: t}
+craniocaudal_sd_mm: {value: 0.0, tag: D, note: t}
+extent:
+  from: {top_of: common_carotid_artery_<side>}
+  to: {bottom_of: common_carotid_artery_<side>}
+placement:
+  - name: between
+    primitive: between
+    a: common_carotid_artery_<side>
+    b: internal_jugular_vein_<side>
+    t: {value: 0.5, tag: D, note: t}
+    sd_mm: {lateral: {value: 2, tag: D, note: t}, anteroposterior: {value: 3, tag: D, note: t}}
+)";
+
+LabelMap sheath(double gap_from, double gap_to) {
+  Geometry g = grid({0, -15, 0}, {45, 15, 80}, {0.5, 0.5, 1.0});
+  std::vector<Shape> shapes{cylinder("common_carotid_artery_left", 22, 0, 3.3, 2, 78),
+                            cylinder("internal_jugular_vein_left", 34, 0, 5, 2, gap_from),
+                            cylinder("internal_jugular_vein_left", 34, 0, 5, gap_to, 78)};
+  return rasterise(g, shapes);
+}
+
+std::vector<nerves::NervePath> run(const LabelMap& m, const std::string& text, Warnings& w,
+                                   const nerves::EstimationOptions& opt = {}) {
+  RuleDir dir({{"testnerve.yaml", text}});
+  return nerves::estimate_nerves(nerves::load_rule_base(dir.path()), m, nullptr, opt, w);
+}
+
+} // namespace
+
+TEST(Engine, BridgesShortGapsAndReportsSkippedLevels) {
+  Warnings w;
+  auto p = run(sheath(40, 47), kVagusLike, w).at(0);
+  ASSERT_TRUE(p.estimated);
+  EXPECT_EQ(p.segments.size(), 1u);
+  ASSERT_FALSE(p.skipped_levels.empty());
+  for (const auto& s : p.skipped_levels) {
+    EXPECT_GT(s.z_mm, 39.5);
+    EXPECT_LT(s.z_mm, 47.5);
+    EXPECT_EQ(s.reason, "internal_jugular_vein_left absent");
+  }
+  // The corridor widens across the bridged gap.
+  double r_gap = 0, r_far = 0;
+  for (size_t i = 0; i < p.path_mm.size(); ++i) {
+    if (std::abs(p.path_mm[i].z() - 43.5) < 0.6)
+      r_gap = p.corridor_r95_mm[i];
+    if (std::abs(p.path_mm[i].z() - 65) < 0.6)
+      r_far = p.corridor_r95_mm[i];
+  }
+  EXPECT_GT(r_gap, r_far);
+  // r95 = 2.4477 · sqrt(max(2², 3²) + 1²) + 1 away from gaps.
+  EXPECT_NEAR(r_far, 2.4477 * std::sqrt(10.0) + 1.0, 0.01);
+}
+
+TEST(Engine, LongGapsSplitThePathAndWarn) {
+  Warnings w;
+  auto p = run(sheath(30, 50), kVagusLike, w).at(0);
+  ASSERT_TRUE(p.estimated);
+  ASSERT_EQ(p.segments.size(), 2u);
+  EXPECT_GT(p.path_mm[p.segments[0].second].z(), 49);
+  EXPECT_LT(p.path_mm[p.segments[1].first].z(), 31);
+  bool warned = false;
+  for (const auto& m : w.items())
+    warned |= m.find("split") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
+TEST(Engine, MissingLandmarksMeanNotEstimatedWithTheReason) {
+  Geometry g = grid({0, -15, 0}, {45, 15, 40}, {1, 1, 1});
+  auto m = rasterise(g, {cylinder("common_carotid_artery_left", 22, 0, 3.3, 2, 38)});
+  Warnings w;
+  auto p = run(m, kVagusLike, w).at(0);
+  EXPECT_FALSE(p.estimated);
+  EXPECT_NE(p.reason.find("internal_jugular_vein_left"), std::string::npos) << p.reason;
+  EXPECT_TRUE(p.path_mm.empty());
+  auto j = nerves::to_json(p);
+  EXPECT_EQ(j["status"], "not_estimated");
+  EXPECT_TRUE(j["path_mm"].empty());
+  EXPECT_TRUE(j["min_distance_mm"].is_null());
+}
+
+TEST(Engine, ResamplesAtMostOneMillimetreWithPositiveCorridor) {
+  Warnings w;
+  nerves::EstimationOptions opt;
+  auto p = run(sheath(200, 201), kVagusLike, w, opt).at(0);
+  ASSERT_TRUE(p.estimated);
+  ASSERT_EQ(p.path_mm.size(), p.corridor_r95_mm.size());
+  for (size_t i = 1; i < p.path_mm.size(); ++i)
+    EXPECT_LE((p.path_mm[i] - p.path_mm[i - 1]).norm(), 1.0 + 1e-9);
+  for (double r : p.corridor_r95_mm)
+    EXPECT_GT(r, 0);
+  EXPECT_NEAR(p.length_mm(), p.path_mm.front().z() - p.path_mm.back().z(), 0.01);
+  auto j = nerves::to_json(p);
+  EXPECT_EQ(j["id"], "testnerve_left");
+  EXPECT_EQ(j["path_mm"].size(), p.path_mm.size());
+  EXPECT_EQ(j["variants"].size(), 1u);
+  EXPECT_EQ(j["variants"][0]["probability"], 1.0);
+}
+
+TEST(RuleValidation, RejectsUnknownNamesAndUnsourcedNumbers) {
+  auto expect_error = [](const std::string& text, const std::string& needle) {
+    RuleDir dir({{"bad.yaml", text}});
+    try {
+      nerves::load_rule_base(dir.path());
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("bad.yaml"), std::string::npos) << e.what();
+    }
+  };
+  std::string good = kVagusLike;
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    s.replace(s.find(from), from.size(), to);
+    return s;
+  };
+  expect_error(replace("internal_jugular_vein_<side>", "jugular_thing_<side>"), "jugular_thing_left");
+  expect_error(replace("primitive: between", "primitive: teleport"), "teleport");
+  expect_error(replace("t: {value: 0.5, tag: D, note: t}", "t: {value: 0.5, tag: S}"), "needs a source");
+  expect_error(replace("t: {value: 0.5, tag: D, note: t}", "t: {value: 0.5, tag: S, source: Nobody 1999}"),
+               "unknown source 'Nobody 1999'");
+  expect_error(replace("t: {value: 0.5, tag: D, note: t}", "t: 0.5"), "provenance");
+  expect_error(replace("tag: D, note: t}\nextent", "tag: X, note: t}\nextent"), "provenance tag 'X'");
+  expect_error(replace("{top_of: common_carotid_artery_<side>}", "{level: somewhere}"), "unknown level 'somewhere'");
+  expect_error("nerve: [unclosed", "not valid YAML");
+}
+
+TEST(RuleBase, ShippedRulesLoadAndCiteKnownSources) {
+  auto rules = nerves::load_rule_base(nerves::default_rules_dir());
+  EXPECT_FALSE(rules.version.empty());
+  for (const char* nerve : {"vagus", "recurrent_laryngeal", "superior_laryngeal_external", "accessory", "hypoglossal",
+                            "phrenic", "sympathetic_trunk"}) {
+    const auto* r = rules.find(nerve);
+    ASSERT_NE(r, nullptr) << nerve;
+    EXPECT_EQ(r->sides, (std::vector<std::string>{"left", "right"}));
+    EXPECT_FALSE(r->sources.empty()) << nerve;
+    for (const auto& s : r->sources)
+      EXPECT_TRUE(rules.sources.count(s)) << s;
+  }
+  // The seed system's citations are kept.
+  EXPECT_TRUE(rules.sources.count("Inamura 2017"));
+  EXPECT_TRUE(rules.sources.count("Estrela 2011"));
+}

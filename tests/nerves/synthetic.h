@@ -1,0 +1,94 @@
+// Analytic test anatomy for the nerve engine: shapes rasterised onto grids of any orientation, and
+// small rule bases written to a temporary folder.
+#pragma once
+
+#include "anatomy/anatomy.h"
+#include "nerves/nerves.h"
+#include "support/test_support.h"
+
+#include <fstream>
+#include <functional>
+#include <string>
+
+namespace nervemap::test {
+
+//! A grid covering the LPS box [lo, hi] with the given spacing and direction.
+inline Geometry grid(const Vec3& lo, const Vec3& hi, const Vec3& spacing, const Mat3& direction = Mat3::Identity()) {
+  Geometry g;
+  g.direction = direction;
+  g.spacing = spacing;
+  Vec3 mn = Vec3::Constant(1e9), mx = Vec3::Constant(-1e9);
+  const Mat3 inv = direction.inverse();
+  for (int c = 0; c < 8; ++c) {
+    Vec3 q = inv * Vec3((c & 1) ? hi[0] : lo[0], (c & 2) ? hi[1] : lo[1], (c & 4) ? hi[2] : lo[2]);
+    mn = mn.cwiseMin(q);
+    mx = mx.cwiseMax(q);
+  }
+  for (int a = 0; a < 3; ++a)
+    g.dims[a] = int64_t(std::ceil((mx[a] - mn[a]) / spacing[a])) + 1;
+  g.origin = direction * mn;
+  return g;
+}
+
+//! Shapes as inside-tests in LPS, painted in order (later shapes overwrite earlier ones).
+struct Shape {
+  std::string structure;
+  std::function<bool(const Vec3&)> inside;
+};
+
+inline LabelMap rasterise(const Geometry& g, const std::vector<Shape>& shapes) {
+  LabelMap m;
+  m.voxels = MaskVolume(g, 0);
+  const auto& cat = anatomy::Catalogue::get();
+  for (const auto& s : shapes) {
+    const auto& st = cat.at(s.structure);
+    if (!m.table.find(st.id))
+      m.table.add({st.id, st.name, st.rgb});
+  }
+#pragma omp parallel for
+  for (int64_t k = 0; k < g.dims[2]; ++k)
+    for (int64_t j = 0; j < g.dims[1]; ++j)
+      for (int64_t i = 0; i < g.dims[0]; ++i) {
+        const Vec3 p = g.index_to_lps(Vec3(double(i), double(j), double(k)));
+        for (const auto& s : shapes)
+          if (s.inside(p))
+            m.voxels.at(i, j, k) = uint8_t(cat.at(s.structure).id);
+      }
+  return m;
+}
+
+//! Vertical cylinder (axis along z) between z0 and z1.
+inline Shape cylinder(const std::string& name, double cx, double cy, double r, double z0, double z1) {
+  return {name, [=](const Vec3& p) { return p.z() >= z0 && p.z() <= z1 && std::hypot(p.x() - cx, p.y() - cy) <= r; }};
+}
+
+inline Shape box(const std::string& name, const Vec3& lo, const Vec3& hi) {
+  return {name, [=](const Vec3& p) { return (p.array() >= lo.array()).all() && (p.array() <= hi.array()).all(); }};
+}
+
+//! A folder with rule_base.yaml (one test source) and the given nerve rule files.
+class RuleDir {
+public:
+  explicit RuleDir(const std::vector<std::pair<std::string, std::string>>& files) {
+    std::ofstream(dir_ / "rule_base.yaml") << R"(version: "test"
+settings:
+  large_goitre_ml: {value: 40, tag: D, note: test}
+sources:
+  Test 2026:
+    authors: Test A
+    title: A test source
+    journal: Tests 2026;1:1
+    year: 2026
+)";
+    for (const auto& [name, text] : files)
+      std::ofstream(dir_ / name) << text;
+  }
+  const std::filesystem::path& path() const { return dir_.path(); }
+
+private:
+  TempDir dir_;
+};
+
+inline const char* kTestQuantity = "{value: 1.0, tag: D, note: test}";
+
+} // namespace nervemap::test
