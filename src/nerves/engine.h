@@ -16,16 +16,19 @@ using Vec2 = Eigen::Vector2d;
 Vec3 direction_vector(Direction d, const std::string& side, const Vec2& axis = Vec2(1, 0));
 std::string resolve_side(const std::string& name, const std::string& side);
 
-//! A structure's cross-section on the axial plane z, sampled on a lattice (x = i·h, y = j·h).
+//! A structure's cross-section on the axial plane z, sampled on a lattice (origin + (i·h, j·h)).
 struct Section {
   double z = 0, h = 0.5;
+  Vec2 lattice_origin = Vec2::Zero(); //!< shared by every section of a volume
   int64_t i0 = 0, j0 = 0, nx = 0, ny = 0;
   std::vector<uint8_t> inside; //!< nx·ny cells, 1 = inside
   int64_t count = 0;
   Vec2 centroid = Vec2::Zero();
 
   bool empty() const { return count == 0; }
-  Vec2 cell_centre(int64_t i, int64_t j) const { return Vec2(double(i0 + i) * h, double(j0 + j) * h); }
+  Vec2 cell_centre(int64_t i, int64_t j) const {
+    return lattice_origin + Vec2(double(i0 + i) * h, double(j0 + j) * h);
+  }
   bool at(int64_t i, int64_t j) const { return inside[size_t(i + nx * j)] != 0; }
   double area_mm2() const { return double(count) * h * h; }
   //! Mean of the cells within h/2 of the extreme projection on `dir` (the surface point facing dir).
@@ -87,13 +90,15 @@ private:
   std::array<StructureStats, 256> stats_{};
   Mat4 lps_to_index_;
   double h_ = 0.5;
+  Vec2 lattice_origin_ = Vec2::Zero();
   std::mutex mutex_;
   std::map<std::pair<int, int64_t>, Section> sections_; //!< (label, z in 1/100 mm) → section
   double global_midline_x_ = 0;
 };
 
 //! Where two structures meet on a plane, at the lateral end of their contact (the groove), for a side.
-std::optional<Vec2> groove_point(const Section& a, const Section& b, const std::string& side, double tolerance_mm);
+std::optional<Vec2>
+groove_point(const Section& a, const Section& b, const std::string& side, double tolerance_mm);
 
 //! Exact squared Euclidean distance transform of a binary raster (Felzenszwalb & Huttenlocher 2012),
 //! in cells² to the nearest set cell.
@@ -104,7 +109,10 @@ class PSpline {
 public:
   //! Fit y(u) to weighted samples with knot spacing `knot_mm` and penalty `lambda` (relative to the
   //! mean weight).
-  PSpline(const std::vector<double>& u, const std::vector<double>& y, const std::vector<double>& w, double knot_mm,
+  PSpline(const std::vector<double>& u,
+          const std::vector<double>& y,
+          const std::vector<double>& w,
+          double knot_mm,
           double lambda);
   double value(double u) const;
   double derivative(double u) const;

@@ -42,7 +42,9 @@ struct Fitted {
   double min_radius_mm = 1e9;
 };
 
-Vec2 xy(const Vec3& v) { return Vec2(v.x(), v.y()); }
+Vec2 xy(const Vec3& v) {
+  return Vec2(v.x(), v.y());
+}
 
 class Engine {
 public:
@@ -76,7 +78,8 @@ public:
         others += p;
         candidates.push_back({&v, p, {}, {}});
       }
-    const Variant* typical = &*std::find_if(rule.variants.begin(), rule.variants.end(), [](auto& v) { return v.typical; });
+    const Variant* typical =
+        &*std::find_if(rule.variants.begin(), rule.variants.end(), [](auto& v) { return v.typical; });
     if (others > 1.0) { // keyed frequencies from different cohorts can overshoot: renormalise
       for (auto& c : candidates)
         c.probability /= others;
@@ -113,7 +116,8 @@ public:
     const Candidate& typical_candidate = candidates.front();
     if (!chosen) {
       out.estimated = false;
-      out.reason = typical_candidate.course.reason.empty() ? "no variant could be placed" : typical_candidate.course.reason;
+      out.reason = typical_candidate.course.reason.empty() ? "no variant could be placed"
+                                                           : typical_candidate.course.reason;
       out.skipped_levels = typical_candidate.course.skipped;
       return out;
     }
@@ -124,11 +128,14 @@ public:
     out.skipped_levels = chosen->course.skipped;
     out.notes = chosen->course.notes;
     if (!chosen->variant->typical)
-      out.notes.push_back(fmt::format("most likely course: {} ({:.0f} %): {}", chosen->variant->name,
-                                      100 * chosen->probability, chosen->variant->description));
+      out.notes.push_back(fmt::format("most likely course: {} ({:.0f} %): {}",
+                                      chosen->variant->name,
+                                      100 * chosen->probability,
+                                      chosen->variant->description));
     if (rule.nerve == "recurrent_laryngeal" && side == "right" && aberrant_right_subclavian_)
-      warnings_.add("aberrant right subclavian artery segmented (retro-oesophageal): a non-recurrent right inferior "
-                    "laryngeal nerve is expected");
+      warnings_.add(
+          "aberrant right subclavian artery segmented (retro-oesophageal): a non-recurrent right inferior "
+          "laryngeal nerve is expected");
     check_sanity(out, chosen->fitted);
     return out;
   }
@@ -162,7 +169,8 @@ private:
   };
 
   //! z of a level, or nullopt (with the reason appended to notes).
-  std::optional<double> level(const Level& l, const std::string& side, std::vector<std::string>* notes = nullptr) {
+  std::optional<double>
+  level(const Level& l, const std::string& side, std::vector<std::string>* notes = nullptr) {
     std::string why;
     auto z = lm_.level_z(l, side, why);
     if (!why.empty() && notes)
@@ -171,7 +179,8 @@ private:
   }
 
   //! Linear interpolation of a level profile at z (constant beyond the ends); slope via `slope`.
-  std::optional<double> profile_value(const LevelProfile& prof, const std::string& side, double z, double* slope) {
+  std::optional<double>
+  profile_value(const LevelProfile& prof, const std::string& side, double z, double* slope) {
     std::vector<std::pair<double, double>> pts;
     for (const auto& [lv, q] : prof.points)
       if (auto lz = level(lv, side))
@@ -207,7 +216,8 @@ private:
       const Section& sa = lm_.section(a, z);
       const Section& sb = lm_.section(b, z);
       if (sa.empty() || sb.empty()) {
-        why = sa.empty() && sb.empty() ? fmt::format("{} and {} absent", a, b) : fmt::format("{} absent", sa.empty() ? a : b);
+        why = sa.empty() && sb.empty() ? fmt::format("{} and {} absent", a, b)
+                                       : fmt::format("{} absent", sa.empty() ? a : b);
         return std::nullopt;
       }
       axis = sb.centroid - sa.centroid;
@@ -224,7 +234,8 @@ private:
           double s_lat = 0, s_ant = 0;
           const double lat = profile_value(it->second.first, side, z, &s_lat).value_or(0.0);
           const double ant = profile_value(it->second.second, side, z, &s_ant).value_or(0.0);
-          base += xy(direction_vector(Direction::lateral, side)) * lat + xy(direction_vector(Direction::anterior, side)) * ant;
+          base += xy(direction_vector(Direction::lateral, side)) * lat +
+                  xy(direction_vector(Direction::anterior, side)) * ant;
           anchor.profile_slope = std::hypot(s_lat, s_ant);
         }
       }
@@ -264,7 +275,12 @@ private:
   }
 
   //! Point at fraction t from a to b: between centroids, or between the walls met on that line.
-  Vec2 between(const std::string& a, const std::string& b, const Section& sa, const Section& sb, double z, double t,
+  Vec2 between(const std::string& a,
+               const std::string& b,
+               const Section& sa,
+               const Section& sb,
+               double z,
+               double t,
                bool walls) {
     const Vec3 ca(sa.centroid.x(), sa.centroid.y(), z), cb(sb.centroid.x(), sb.centroid.y(), z);
     if (!walls)
@@ -280,7 +296,8 @@ private:
     return xy(wall_a + t * (wall_b - wall_a));
   }
 
-  Course plane_course(const NerveRule& rule, const std::vector<Placement>& placement, const std::string& side) {
+  Course
+  plane_course(const NerveRule& rule, const std::vector<Placement>& placement, const std::string& side) {
     Course c;
     c.by_z = true;
     auto z_from = level(rule.from, side, &c.notes), z_to = level(rule.to, side, &c.notes);
@@ -300,13 +317,19 @@ private:
     const bool cranial_first = rule.cranial_origin;
     if (!z_from) {
       z_from = cranial_first ? hi : lo;
-      warnings_.add(fmt::format("{}_{}: start of the extent ({}) undefined; the course starts where its landmarks begin",
-                                rule.nerve, side, rule.from.describe()));
+      warnings_.add(fmt::format(
+          "{}_{}: start of the extent ({}) undefined; the course starts where its landmarks begin",
+          rule.nerve,
+          side,
+          rule.from.describe()));
     }
     if (!z_to) {
       z_to = cranial_first ? lo : hi;
-      warnings_.add(fmt::format("{}_{}: end of the extent ({}) undefined; the course ends where its landmarks end",
-                                rule.nerve, side, rule.to.describe()));
+      warnings_.add(
+          fmt::format("{}_{}: end of the extent ({}) undefined; the course ends where its landmarks end",
+                      rule.nerve,
+                      side,
+                      rule.to.describe()));
     }
     const double step = opt_.plane_step_mm;
     const double z_hi = std::max(*z_from, *z_to), z_lo = std::min(*z_from, *z_to);
@@ -334,8 +357,10 @@ private:
     }
     if (c.anchors.size() < 3) {
       c.reason = c.anchors.empty()
-                     ? fmt::format("no level between {} and {} has its landmarks ({})", rule.from.describe(),
-                                   rule.to.describe(), c.skipped.empty() ? "extent empty" : c.skipped.front().reason)
+                     ? fmt::format("no level between {} and {} has its landmarks ({})",
+                                   rule.from.describe(),
+                                   rule.to.describe(),
+                                   c.skipped.empty() ? "extent empty" : c.skipped.front().reason)
                      : fmt::format("landmarks present on only {} level(s)", c.anchors.size());
       return c;
     }
@@ -356,20 +381,28 @@ private:
     const Geometry& g = lm_.geometry();
     double zmin = 1e300, zmax = -1e300;
     for (int c = 0; c < 8; ++c) {
-      const double z = g.index_to_lps(Vec3((c & 1) ? double(g.dims[0] - 1) : 0.0, (c & 2) ? double(g.dims[1] - 1) : 0.0,
+      const double z = g.index_to_lps(Vec3((c & 1) ? double(g.dims[0] - 1) : 0.0,
+                                           (c & 2) ? double(g.dims[1] - 1) : 0.0,
                                            (c & 4) ? double(g.dims[2] - 1) : 0.0))
                            .z();
       zmin = std::min(zmin, z);
       zmax = std::max(zmax, z);
     }
     if (z_lo < zmin - 1 || z_hi > zmax + 1)
-      warnings_.add(fmt::format("{}_{}: the scan (z {:.0f} to {:.0f} mm) does not cover the nerve's extent ({:.0f} to "
-                                "{:.0f} mm)",
-                                rule.nerve, side, zmin, zmax, z_lo, z_hi));
+      warnings_.add(
+          fmt::format("{}_{}: the scan (z {:.0f} to {:.0f} mm) does not cover the nerve's extent ({:.0f} to "
+                      "{:.0f} mm)",
+                      rule.nerve,
+                      side,
+                      zmin,
+                      zmax,
+                      z_lo,
+                      z_hi));
   }
 
   // ---------------------------------------------------------------- waypoints
-  std::optional<Vec3> waypoint_point(const Waypoint& w, const std::string& side, std::string& why, Vec2& axis) {
+  std::optional<Vec3>
+  waypoint_point(const Waypoint& w, const std::string& side, std::string& why, Vec2& axis) {
     std::optional<double> z;
     if (w.at) {
       z = lm_.level_z(*w.at, side, why);
@@ -438,7 +471,8 @@ private:
     return Vec3(g->x(), g->y(), *z);
   }
 
-  Course waypoint_course(const NerveRule& rule, const std::vector<Waypoint>& waypoints, const std::string& side) {
+  Course
+  waypoint_course(const NerveRule& rule, const std::vector<Waypoint>& waypoints, const std::string& side) {
     Course c;
     c.by_z = false;
     for (const auto& w : waypoints) {
@@ -478,8 +512,9 @@ private:
     std::vector<std::pair<size_t, size_t>> groups;
     size_t start = 0;
     for (size_t i = 1; i <= c.anchors.size(); ++i) {
-      const bool split = i == c.anchors.size() ||
-                         (c.by_z && std::abs(c.anchors[i].p.z() - c.anchors[i - 1].p.z()) > opt_.max_bridge_mm + 1e-6);
+      const bool split =
+          i == c.anchors.size() ||
+          (c.by_z && std::abs(c.anchors[i].p.z() - c.anchors[i - 1].p.z()) > opt_.max_bridge_mm + 1e-6);
       if (split) {
         groups.emplace_back(start, i - 1);
         start = i;
@@ -518,14 +553,16 @@ private:
         fine.clear();
         fine_u.clear();
         min_radius = 1e9;
-        const double u_lo = *std::min_element(u.begin(), u.end()), u_hi = *std::max_element(u.begin(), u.end());
+        const double u_lo = *std::min_element(u.begin(), u.end()),
+                     u_hi = *std::max_element(u.begin(), u.end());
         const int steps = std::max(2, int(std::ceil(std::abs(u_hi - u_lo) / 0.2)));
         for (int k = 0; k <= steps; ++k) {
           // Walk from the origin end: u[0] is the first anchor in path order.
           const double uu = u[0] + (u[n - 1] - u[0]) * double(k) / steps;
           Vec3 p(fx.value(uu), fy.value(uu), c.by_z ? uu : fz->value(uu));
           Vec3 d1(fx.derivative(uu), fy.derivative(uu), c.by_z ? 1.0 : fz->derivative(uu));
-          Vec3 d2(fx.second_derivative(uu), fy.second_derivative(uu), c.by_z ? 0.0 : fz->second_derivative(uu));
+          Vec3 d2(
+              fx.second_derivative(uu), fy.second_derivative(uu), c.by_z ? 0.0 : fz->second_derivative(uu));
           const double speed = d1.norm();
           if (speed > 1e-9)
             min_radius = std::min(min_radius, speed * speed * speed / std::max(d1.cross(d2).norm(), 1e-12));
@@ -595,17 +632,25 @@ private:
         ++outside_body;
     }
     for (const auto& [name, count] : inside)
-      warnings_.add(fmt::format("{}: {} mm of the estimated course lies inside {}; check that segmentation", nerve.id,
-                                count, name));
+      warnings_.add(fmt::format("{}: {} mm of the estimated course lies inside {}; check that segmentation",
+                                nerve.id,
+                                count,
+                                name));
     if (outside_body > 0)
-      warnings_.add(fmt::format("{}: {} mm of the estimated course lies in air outside the body", nerve.id, outside_body));
+      warnings_.add(fmt::format(
+          "{}: {} mm of the estimated course lies in air outside the body", nerve.id, outside_body));
     if (f.min_radius_mm < opt_.min_radius_of_curvature_mm)
-      warnings_.add(fmt::format("{}: the course turns with a {:.1f} mm radius (anatomy allows ≥ {:.0f} mm); its "
-                                "waypoints demand it",
-                                nerve.id, f.min_radius_mm, opt_.min_radius_of_curvature_mm));
+      warnings_.add(
+          fmt::format("{}: the course turns with a {:.1f} mm radius (anatomy allows ≥ {:.0f} mm); its "
+                      "waypoints demand it",
+                      nerve.id,
+                      f.min_radius_mm,
+                      opt_.min_radius_of_curvature_mm));
     for (size_t s = 1; s < nerve.segments.size(); ++s)
-      warnings_.add(fmt::format("{}: gap of {:.0f} mm without landmarks; the course is split there", nerve.id,
-                                (nerve.path_mm[nerve.segments[s].first] - nerve.path_mm[nerve.segments[s - 1].second]).norm()));
+      warnings_.add(fmt::format(
+          "{}: gap of {:.0f} mm without landmarks; the course is split there",
+          nerve.id,
+          (nerve.path_mm[nerve.segments[s].first] - nerve.path_mm[nerve.segments[s - 1].second]).norm()));
   }
 
   bool detect_aberrant_right_subclavian() {
@@ -666,7 +711,8 @@ std::vector<const NerveRule*> dependency_order(const RuleBase& rules) {
       if (placed.count(r.nerve))
         continue;
       auto d = deps(r);
-      if (std::all_of(d.begin(), d.end(), [&](const std::string& n) { return placed.count(n) || n == r.nerve; })) {
+      if (std::all_of(
+              d.begin(), d.end(), [&](const std::string& n) { return placed.count(n) || n == r.nerve; })) {
         order.push_back(&r);
         placed.insert(r.nerve);
         progress = true;
@@ -686,14 +732,17 @@ void global_checks(Landmarks& lm, const CtVolume* ct, Warnings& warnings) {
     if (std::abs(g.direction(2, a)) > std::abs(g.direction(2, zaxis)))
       zaxis = a;
   if (g.spacing[zaxis] > 3.0)
-    warnings.add(fmt::format("slices are {:.1f} mm apart (> 3 mm): small landmarks (cricoid, hyoid, thyroid poles) and "
-                             "nerve levels are less certain",
-                             g.spacing[zaxis]));
+    warnings.add(fmt::format(
+        "slices are {:.1f} mm apart (> 3 mm): small landmarks (cricoid, hyoid, thyroid poles) and "
+        "nerve levels are less certain",
+        g.spacing[zaxis]));
   if (!ct)
     return;
   double sum = 0;
   int64_t n = 0;
-  for (const char* name : {"common_carotid_artery_left", "common_carotid_artery_right", "internal_carotid_artery_left",
+  for (const char* name : {"common_carotid_artery_left",
+                           "common_carotid_artery_right",
+                           "internal_carotid_artery_left",
                            "internal_carotid_artery_right"}) {
     const int id = lm.id(name);
     const StructureStats* st = lm.stats(name);
@@ -710,9 +759,10 @@ void global_checks(Landmarks& lm, const CtVolume* ct, Warnings& warnings) {
           }
   }
   if (n > 0 && sum / double(n) < 150)
-    warnings.add(fmt::format("the carotid arteries are not contrast-enhanced (mean {:.0f} HU): vessel landmarks from "
-                             "non-contrast CT are less reliable, widen the margins",
-                             sum / double(n)));
+    warnings.add(
+        fmt::format("the carotid arteries are not contrast-enhanced (mean {:.0f} HU): vessel landmarks from "
+                    "non-contrast CT are less reliable, widen the margins",
+                    sum / double(n)));
 }
 
 } // namespace

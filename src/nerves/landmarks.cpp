@@ -50,6 +50,19 @@ Landmarks::Landmarks(const LabelMap& labels, const CtVolume* ct) : labels_(label
   lps_to_index_ = g.affine().inverse();
   // Lattice finer than the in-plane voxel size so that centroids and walls keep sub-voxel accuracy.
   h_ = std::min(0.5, 0.5 * std::min(g.spacing[0], g.spacing[1]));
+  // Place the lattice so that, on axis-aligned grids, no lattice point falls on a voxel boundary, where
+  // nearest-voxel rounding would shift every section by half a cell: with n lattice steps per voxel,
+  // points sit symmetric about the voxel centre (on it for odd n, a half step off for even n).
+  auto phase = [&](int world_axis) {
+    for (int a = 0; a < 3; ++a)
+      if (std::abs(g.direction(world_axis, a)) > 0.9999) {
+        const double n = g.spacing[a] / h_;
+        if (std::abs(n - std::round(n)) < 1e-9 && std::llround(n) % 2 == 1)
+          return 0.0;
+      }
+    return 0.5 * h_;
+  };
+  lattice_origin_ = Vec2(g.origin.x() + phase(0), g.origin.y() + phase(1));
   const Mat4 a = g.affine();
   const int threads = omp_get_max_threads();
   std::vector<std::array<StructureStats, 256>> partial(static_cast<size_t>(threads));
@@ -73,8 +86,10 @@ Landmarks::Landmarks(const LabelMap& labels, const CtVolume* ct) : labels_(label
           ++s.voxels;
           s.lps_min = s.lps_min.cwiseMin(p);
           s.lps_max = s.lps_max.cwiseMax(p);
-          s.index_min = {std::min(s.index_min[0], i), std::min(s.index_min[1], j), std::min(s.index_min[2], k)};
-          s.index_max = {std::max(s.index_max[0], i), std::max(s.index_max[1], j), std::max(s.index_max[2], k)};
+          s.index_min = {
+              std::min(s.index_min[0], i), std::min(s.index_min[1], j), std::min(s.index_min[2], k)};
+          s.index_max = {
+              std::max(s.index_max[0], i), std::max(s.index_max[1], j), std::max(s.index_max[2], k)};
           s.index_sum += Vec3(double(i), double(j), double(k));
         }
       }
@@ -112,7 +127,10 @@ Landmarks::Landmarks(const LabelMap& labels, const CtVolume* ct) : labels_(label
           ++n;
         }
       }
-    global_midline_x_ = n ? sum / n : g.index_to_lps((Vec3(double(g.dims[0]), double(g.dims[1]), double(g.dims[2])) - Vec3::Ones()) / 2).x();
+    global_midline_x_ =
+        n ? sum / n
+          : g.index_to_lps((Vec3(double(g.dims[0]), double(g.dims[1]), double(g.dims[2])) - Vec3::Ones()) / 2)
+                .x();
   }
 }
 
@@ -128,7 +146,9 @@ const StructureStats* Landmarks::stats(const std::string& name) const {
   return v > 0 && v < 256 && stats_[size_t(v)].voxels > 0 ? &stats_[size_t(v)] : nullptr;
 }
 
-bool Landmarks::present(const std::string& name) const { return stats(name) != nullptr; }
+bool Landmarks::present(const std::string& name) const {
+  return stats(name) != nullptr;
+}
 
 Vec3 Landmarks::centroid(const std::string& name) const {
   const StructureStats* s = stats(name);
@@ -189,27 +209,31 @@ const Section& Landmarks::section(const std::string& name, double z) {
   const StructureStats* st = stats(name);
   const Geometry& g = geometry();
   // Only planes within the structure's z-range (± half the voxel extent) can cut it.
-  const double half_voxel = 0.5 * (g.direction * g.spacing.asDiagonal()).cwiseAbs().rowwise().sum().maxCoeff();
+  const double half_voxel =
+      0.5 * (g.direction * g.spacing.asDiagonal()).cwiseAbs().rowwise().sum().maxCoeff();
   if (st && z >= st->lps_min.z() - half_voxel && z <= st->lps_max.z() + half_voxel) {
     const double margin = half_voxel + h_;
-    s.i0 = int64_t(std::floor((st->lps_min.x() - margin) / h_));
-    s.j0 = int64_t(std::floor((st->lps_min.y() - margin) / h_));
-    s.nx = int64_t(std::ceil((st->lps_max.x() + margin) / h_)) - s.i0 + 1;
-    s.ny = int64_t(std::ceil((st->lps_max.y() + margin) / h_)) - s.j0 + 1;
+    s.lattice_origin = lattice_origin_;
+    s.i0 = int64_t(std::floor((st->lps_min.x() - margin - lattice_origin_.x()) / h_));
+    s.j0 = int64_t(std::floor((st->lps_min.y() - margin - lattice_origin_.y()) / h_));
+    s.nx = int64_t(std::ceil((st->lps_max.x() + margin - lattice_origin_.x()) / h_)) - s.i0 + 1;
+    s.ny = int64_t(std::ceil((st->lps_max.y() + margin - lattice_origin_.y()) / h_)) - s.j0 + 1;
     s.inside.assign(size_t(s.nx * s.ny), 0);
     const Mat3 m = lps_to_index_.block<3, 3>(0, 0);
     const Vec3 t = lps_to_index_.block<3, 1>(0, 3);
     const Vec3 di = m.col(0) * h_;
     double sx = 0, sy = 0;
     for (int64_t j = 0; j < s.ny; ++j) {
-      Vec3 c = m * Vec3(double(s.i0) * h_, double(s.j0 + j) * h_, z) + t;
+      Vec3 c =
+          m * Vec3(lattice_origin_.x() + double(s.i0) * h_, lattice_origin_.y() + double(s.j0 + j) * h_, z) +
+          t;
       for (int64_t i = 0; i < s.nx; ++i, c += di) {
         const int64_t vi = std::llround(c[0]), vj = std::llround(c[1]), vk = std::llround(c[2]);
         if (labels_.voxels.contains(vi, vj, vk) && labels_.voxels.at(vi, vj, vk) == label) {
           s.inside[size_t(i + s.nx * j)] = 1;
           ++s.count;
-          sx += double(s.i0 + i) * h_;
-          sy += double(s.j0 + j) * h_;
+          sx += lattice_origin_.x() + double(s.i0 + i) * h_;
+          sy += lattice_origin_.y() + double(s.j0 + j) * h_;
         }
       }
     }
@@ -220,7 +244,8 @@ const Section& Landmarks::section(const std::string& name, double z) {
   return sections_.emplace(key, std::move(s)).first->second;
 }
 
-std::optional<Vec3> Landmarks::extreme(const std::string& name, const Vec3& dir, const std::string& half_side) {
+std::optional<Vec3>
+Landmarks::extreme(const std::string& name, const Vec3& dir, const std::string& half_side) {
   const StructureStats* st = stats(name);
   if (!st)
     return std::nullopt;
@@ -301,10 +326,11 @@ std::optional<double> Landmarks::level_z(const Level& level, const std::string& 
     const Geometry& g = geometry();
     double zmin = 1e300;
     for (int c = 0; c < 8; ++c)
-      zmin = std::min(zmin, g.index_to_lps(Vec3((c & 1) ? double(g.dims[0] - 1) : 0.0,
-                                                 (c & 2) ? double(g.dims[1] - 1) : 0.0,
-                                                 (c & 4) ? double(g.dims[2] - 1) : 0.0))
-                                .z());
+      zmin = std::min(zmin,
+                      g.index_to_lps(Vec3((c & 1) ? double(g.dims[0] - 1) : 0.0,
+                                          (c & 2) ? double(g.dims[1] - 1) : 0.0,
+                                          (c & 4) ? double(g.dims[2] - 1) : 0.0))
+                          .z());
     why = "vertebrae_T1 and clavicles absent: thoracic inlet taken at the caudal end of the scan";
     return zmin + offset;
   }

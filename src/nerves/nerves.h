@@ -44,7 +44,16 @@ struct Source {
 
 //! An anatomical direction; lateral/medial resolve per side (design §4). axis_posterior/anterior: in the
 //! axial plane, perpendicular to the line from landmark a to landmark b, toward posterior/anterior.
-enum class Direction { anterior, posterior, lateral, medial, superior, inferior, axis_posterior, axis_anterior };
+enum class Direction {
+  anterior,
+  posterior,
+  lateral,
+  medial,
+  superior,
+  inferior,
+  axis_posterior,
+  axis_anterior
+};
 
 struct Offset {
   Direction toward = Direction::posterior;
@@ -54,7 +63,8 @@ struct Offset {
 //! A cranio-caudal level (LPS z): the top, bottom or middle of a structure, a fraction of its height
 //! from the top, or a named level; plus an offset toward superior.
 struct Level {
-  std::string kind;      //!< top, bottom, middle, fraction, thoracic_inlet, carotid_bifurcation, laryngeal_prominence
+  std::string
+      kind; //!< top, bottom, middle, fraction, thoracic_inlet, carotid_bifurcation, laryngeal_prominence
   std::string structure; //!< for top/bottom/middle/fraction (may contain <side>)
   Quantity fraction;     //!< kind == fraction: 0 = top, 1 = bottom
   Quantity offset_mm;    //!< added toward superior (value 0 when absent)
@@ -75,8 +85,8 @@ struct LevelProfile {
 struct Placement {
   std::string name;
   std::string primitive;
-  std::string a, b;                      //!< between, groove
-  std::string structure;                 //!< surface
+  std::string a, b;      //!< between, groove
+  std::string structure; //!< surface
   Direction surface = Direction::anterior;
   Direction along_from = Direction::lateral;
   LevelProfile along_fraction, along_mm; //!< surface: position across the structure
@@ -106,7 +116,7 @@ struct Waypoint {
 
 struct KeyedProbability {
   std::string population, side, sex, goitre, condition; //!< "" = any
-  std::optional<std::pair<int, int>> age;                //!< inclusive years
+  std::optional<std::pair<int, int>> age;               //!< inclusive years
   Quantity probability;
   int specificity() const;
 };
@@ -156,8 +166,8 @@ struct PatientKeys {
 };
 
 struct EstimationOptions {
-  double plane_step_mm = 1.0;   //!< axial planes of constant LPS z
-  double max_bridge_mm = 10.0;  //!< gaps up to this are bridged; longer ones split the path
+  double plane_step_mm = 1.0;  //!< axial planes of constant LPS z
+  double max_bridge_mm = 10.0; //!< gaps up to this are bridged; longer ones split the path
   double resample_step_mm = 1.0;
   double min_radius_of_curvature_mm = 5.0;
   PatientKeys keys;
@@ -179,7 +189,7 @@ struct VariantPath {
 struct NervePath {
   std::string id, nerve, side;
   bool estimated = false;
-  std::string reason; //!< why not estimated
+  std::string reason;        //!< why not estimated
   std::vector<Vec3> path_mm; //!< LPS, origin → end, ≤ 1 mm spacing (the most likely course)
   std::vector<double> corridor_r95_mm;
   std::vector<std::pair<size_t, size_t>> segments; //!< [first, last] point index of each piece

@@ -7,7 +7,9 @@ namespace nervemap::nerves {
 
 namespace {
 
-double round_to(double v, double step) { return std::round(v / step) * step; }
+double round_to(double v, double step) {
+  return std::round(v / step) * step;
+}
 
 nlohmann::json points(const std::vector<Vec3>& path) {
   nlohmann::json out = nlohmann::json::array();
@@ -45,7 +47,8 @@ nlohmann::json to_json(const NervePath& n) {
   j["skipped_levels"] = skipped;
   nlohmann::json variants = nlohmann::json::array();
   for (const auto& v : n.variants) {
-    nlohmann::json e{{"name", v.name}, {"probability", round_to(v.probability, 0.0001)}, {"typical", v.typical}};
+    nlohmann::json e{
+        {"name", v.name}, {"probability", round_to(v.probability, 0.0001)}, {"typical", v.typical}};
     e["path_mm"] = points(v.path_mm);
     e["corridor_r95_mm"] = radii(v.corridor_r95_mm);
     variants.push_back(e);
@@ -55,10 +58,21 @@ nlohmann::json to_json(const NervePath& n) {
   j["notes"] = n.notes;
   j["radius_mm"] = n.radius_mm;
   // Filled by the risk stage (design §5); null until then and for nerves that were not estimated.
-  for (const char* key : {"min_distance_mm", "inside_tumour", "length_inside_mm", "closest_point_nerve_mm",
-                          "closest_point_tumour_mm", "closest_tumour", "by_tumour", "distance_profile_mm",
-                          "length_within_5mm_mm", "length_within_10mm_mm", "fraction_within_5mm",
-                          "fraction_within_10mm", "encasement_deg", "risk", "p_within_mm"})
+  for (const char* key : {"min_distance_mm",
+                          "inside_tumour",
+                          "length_inside_mm",
+                          "closest_point_nerve_mm",
+                          "closest_point_tumour_mm",
+                          "closest_tumour",
+                          "by_tumour",
+                          "distance_profile_mm",
+                          "length_within_5mm_mm",
+                          "length_within_10mm_mm",
+                          "fraction_within_5mm",
+                          "fraction_within_10mm",
+                          "encasement_deg",
+                          "risk",
+                          "p_within_mm"})
     j[key] = nullptr;
   j["length_mm"] = n.estimated ? nlohmann::json(round_to(n.length_mm(), 0.01)) : nlohmann::json(nullptr);
   return j;

@@ -42,7 +42,8 @@ public:
     return n.as<std::string>();
   }
 
-  std::string text(const YAML::Node& n, const char* key, const Ctx& c, const std::string& fallback = "") const {
+  std::string
+  text(const YAML::Node& n, const char* key, const Ctx& c, const std::string& fallback = "") const {
     if (!n[key])
       return fallback;
     return text(n[key], c / key);
@@ -107,16 +108,19 @@ public:
       std::string resolved = s;
       if (auto p = resolved.find("<side>"); p != std::string::npos)
         resolved.replace(p, 6, side);
-      if (!anatomy::Catalogue::get().find(resolved) || anatomy::Catalogue::get().find(resolved)->name != resolved)
-        c.fail(fmt::format("unknown landmark structure '{}' (use TotalSegmentator class names, <side> for left/right)",
-                           resolved));
+      if (!anatomy::Catalogue::get().find(resolved) ||
+          anatomy::Catalogue::get().find(resolved)->name != resolved)
+        c.fail(fmt::format(
+            "unknown landmark structure '{}' (use TotalSegmentator class names, <side> for left/right)",
+            resolved));
     }
     return s;
   }
 
   Level level(const YAML::Node& n, const Ctx& c) const {
     if (!n.IsMap())
-      c.fail("a level is {top_of: X}, {bottom_of: X}, {middle_of: X}, {fraction_of: X, value: ...} or {level: NAME}");
+      c.fail("a level is {top_of: X}, {bottom_of: X}, {middle_of: X}, {fraction_of: X, value: ...} or "
+             "{level: NAME}");
     Level l;
     static const std::vector<std::pair<const char*, const char*>> by_structure{
         {"top_of", "top"}, {"bottom_of", "bottom"}, {"middle_of", "middle"}, {"fraction_of", "fraction"}};
@@ -127,10 +131,12 @@ public:
       }
     if (n["level"]) {
       l.kind = text(n["level"], c / "level");
-      static const std::set<std::string> named{"thoracic_inlet", "carotid_bifurcation", "laryngeal_prominence"};
+      static const std::set<std::string> named{
+          "thoracic_inlet", "carotid_bifurcation", "laryngeal_prominence"};
       if (!named.count(l.kind))
-        (c / "level").fail(fmt::format("unknown level '{}' (thoracic_inlet, carotid_bifurcation, laryngeal_prominence)",
-                                       l.kind));
+        (c / "level")
+            .fail(fmt::format(
+                "unknown level '{}' (thoracic_inlet, carotid_bifurcation, laryngeal_prominence)", l.kind));
     }
     if (l.kind.empty())
       c.fail("no level given (top_of, bottom_of, middle_of, fraction_of or level)");
@@ -205,12 +211,14 @@ public:
           (c / "along").fail("give fraction_profile or mm_profile");
       }
     } else {
-      (c / "primitive").fail(fmt::format("unknown placement primitive '{}' (between, groove, surface)", p.primitive));
+      (c / "primitive")
+          .fail(fmt::format("unknown placement primitive '{}' (between, groove, surface)", p.primitive));
     }
     p.offsets = offsets(n["offsets"], c / "offsets");
     YAML::Node sd = need(n, "sd_mm", c);
     p.sd_lateral_mm = quantity(need(sd, "lateral", c / "sd_mm"), c / "sd_mm" / "lateral");
-    p.sd_anteroposterior_mm = quantity(need(sd, "anteroposterior", c / "sd_mm"), c / "sd_mm" / "anteroposterior");
+    p.sd_anteroposterior_mm =
+        quantity(need(sd, "anteroposterior", c / "sd_mm"), c / "sd_mm" / "anteroposterior");
     return p;
   }
 
@@ -218,10 +226,12 @@ public:
     Waypoint w;
     w.name = text(need(n, "name", c), c / "name");
     w.anchor = text(need(n, "anchor", c), c / "anchor");
-    static const std::set<std::string> anchors{"extreme", "surface", "centroid", "between", "groove", "midline", "nerve"};
+    static const std::set<std::string> anchors{
+        "extreme", "surface", "centroid", "between", "groove", "midline", "nerve"};
     if (!anchors.count(w.anchor))
-      (c / "anchor").fail(fmt::format("unknown anchor '{}' (extreme, surface, centroid, between, groove, midline, nerve)",
-                                      w.anchor));
+      (c / "anchor")
+          .fail(fmt::format(
+              "unknown anchor '{}' (extreme, surface, centroid, between, groove, midline, nerve)", w.anchor));
     if (w.anchor == "nerve") {
       w.nerve = text(need(n, "nerve", c), c / "nerve");
     } else {
@@ -283,7 +293,8 @@ YAML::Node load_yaml(const fs::path& file) {
   }
 }
 
-NerveRule parse_rule(const fs::path& file, const YAML::Node& doc, const std::map<std::string, Source>& sources) {
+NerveRule
+parse_rule(const fs::path& file, const YAML::Node& doc, const std::map<std::string, Source>& sources) {
   Ctx c{file.filename().string(), ""};
   std::set<std::string> cited;
   Parser p(sources, cited);
@@ -342,7 +353,8 @@ NerveRule parse_rule(const fs::path& file, const YAML::Node& doc, const std::map
       r.variants.push_back(std::move(v));
     }
   }
-  const auto typical = std::count_if(r.variants.begin(), r.variants.end(), [](const Variant& v) { return v.typical; });
+  const auto typical =
+      std::count_if(r.variants.begin(), r.variants.end(), [](const Variant& v) { return v.typical; });
   if (typical > 1)
     (c / "variants").fail("only one variant can be typical");
   if (typical == 0) {
@@ -388,7 +400,8 @@ RuleBase load_rule_base(const fs::path& dir) {
     throw InputError(fmt::format("rule base folder not found: {}", dir.string()));
   const fs::path base_file = dir / "rule_base.yaml";
   if (!fs::exists(base_file))
-    throw InputError(fmt::format("rule base {} has no rule_base.yaml (version, settings, sources)", dir.string()));
+    throw InputError(
+        fmt::format("rule base {} has no rule_base.yaml (version, settings, sources)", dir.string()));
   YAML::Node base = load_yaml(base_file);
   RuleBase rb;
   Ctx c{"rule_base.yaml", ""};
@@ -414,8 +427,8 @@ RuleBase load_rule_base(const fs::path& dir) {
   }
   std::set<std::string> cited;
   Parser p(rb.sources, cited);
-  rb.large_goitre_ml =
-      p.quantity(p.need(base["settings"], "large_goitre_ml", c / "settings"), c / "settings" / "large_goitre_ml");
+  rb.large_goitre_ml = p.quantity(p.need(base["settings"], "large_goitre_ml", c / "settings"),
+                                  c / "settings" / "large_goitre_ml");
 
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir))
@@ -425,7 +438,8 @@ RuleBase load_rule_base(const fs::path& dir) {
   for (const auto& f : files) {
     NerveRule r = parse_rule(f, load_yaml(f), rb.sources);
     if (rb.find(r.nerve))
-      throw InputError(fmt::format("rule file {}: nerve '{}' is defined twice", f.filename().string(), r.nerve));
+      throw InputError(
+          fmt::format("rule file {}: nerve '{}' is defined twice", f.filename().string(), r.nerve));
     rb.nerves.push_back(std::move(r));
   }
   if (rb.nerves.empty())
@@ -438,7 +452,9 @@ RuleBase load_rule_base(const fs::path& dir) {
           std::string nerve = w.nerve.substr(0, w.nerve.find("_<side>"));
           if (!rb.find(nerve))
             throw InputError(fmt::format("rule file {}: waypoint '{}' follows unknown nerve '{}'",
-                                         r.file.filename().string(), w.name, w.nerve));
+                                         r.file.filename().string(),
+                                         w.name,
+                                         w.nerve));
         }
     };
     check(r.waypoints);

@@ -110,14 +110,19 @@ std::vector<double> squared_distance_transform(const std::vector<uint8_t>& set, 
   };
   for (int64_t j = 0; j < ny; ++j)
     pass(
-        nx, [&](int64_t i) { return d[size_t(i + nx * j)]; }, [&](int64_t i, double val) { d[size_t(i + nx * j)] = val; });
+        nx,
+        [&](int64_t i) { return d[size_t(i + nx * j)]; },
+        [&](int64_t i, double val) { d[size_t(i + nx * j)] = val; });
   for (int64_t i = 0; i < nx; ++i)
     pass(
-        ny, [&](int64_t j) { return d[size_t(i + nx * j)]; }, [&](int64_t j, double val) { d[size_t(i + nx * j)] = val; });
+        ny,
+        [&](int64_t j) { return d[size_t(i + nx * j)]; },
+        [&](int64_t j, double val) { d[size_t(i + nx * j)] = val; });
   return d;
 }
 
-std::optional<Vec2> groove_point(const Section& a, const Section& b, const std::string& side, double tolerance_mm) {
+std::optional<Vec2>
+groove_point(const Section& a, const Section& b, const std::string& side, double tolerance_mm) {
   if (a.empty() || b.empty())
     return std::nullopt;
   // Both sections lie on the same lattice; work on their union box with a margin.
@@ -135,12 +140,19 @@ std::optional<Vec2> groove_point(const Section& a, const Section& b, const std::
   };
   paint(a, in_a);
   paint(b, in_b);
-  const auto da = squared_distance_transform(in_a, nx, ny), db = squared_distance_transform(in_b, nx, ny);
+  const auto sq_a = squared_distance_transform(in_a, nx, ny), sq_b = squared_distance_transform(in_b, nx, ny);
+  // Distance from a cell centre to the structure's surface: to the nearest inside cell centre, less the
+  // half cell between that centre and the surface.
+  std::vector<double> da(sq_a.size()), db(sq_b.size());
+  for (size_t o = 0; o < da.size(); ++o) {
+    da[o] = std::max(0.0, (std::sqrt(sq_a[o]) - 0.5) * h);
+    db[o] = std::max(0.0, (std::sqrt(sq_b[o]) - 0.5) * h);
+  }
   // The closest approach of the two walls sets how wide the gap band is.
   double closest = std::numeric_limits<double>::infinity();
   for (size_t o = 0; o < da.size(); ++o)
     if (!in_a[o] && !in_b[o])
-      closest = std::min(closest, (std::sqrt(da[o]) + std::sqrt(db[o])) * h);
+      closest = std::min(closest, da[o] + db[o]);
   if (!std::isfinite(closest))
     return std::nullopt;
   const double band = 0.5 * closest + tolerance_mm;
@@ -149,9 +161,9 @@ std::optional<Vec2> groove_point(const Section& a, const Section& b, const std::
   for (int64_t j = 0; j < ny; ++j)
     for (int64_t i = 0; i < nx; ++i) {
       const size_t o = size_t(i + nx * j);
-      if (in_a[o] || in_b[o] || std::sqrt(da[o]) * h > band || std::sqrt(db[o]) * h > band)
+      if (in_a[o] || in_b[o] || da[o] > band || db[o] > band)
         continue;
-      best = std::max(best, lateral * double(i0 + i) * h);
+      best = std::max(best, lateral * (a.lattice_origin.x() + double(i0 + i) * h));
     }
   if (!std::isfinite(best))
     return std::nullopt;
@@ -161,10 +173,11 @@ std::optional<Vec2> groove_point(const Section& a, const Section& b, const std::
   for (int64_t j = 0; j < ny; ++j)
     for (int64_t i = 0; i < nx; ++i) {
       const size_t o = size_t(i + nx * j);
-      if (in_a[o] || in_b[o] || std::sqrt(da[o]) * h > band || std::sqrt(db[o]) * h > band)
+      if (in_a[o] || in_b[o] || da[o] > band || db[o] > band)
         continue;
-      if (lateral * double(i0 + i) * h >= best - h) {
-        sum += Vec2(double(i0 + i) * h, double(j0 + j) * h);
+      const Vec2 c = a.lattice_origin + Vec2(double(i0 + i) * h, double(j0 + j) * h);
+      if (lateral * c.x() >= best - h) {
+        sum += c;
         ++n;
       }
     }

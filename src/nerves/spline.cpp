@@ -52,10 +52,14 @@ std::array<double, 4> PSpline::basis(double u, int64_t& first, int order) const 
   const double f = s - double(m);
   first = m;
   if (order == 0)
-    return {(1 - f) * (1 - f) * (1 - f) / 6, (3 * f * f * f - 6 * f * f + 4) / 6,
-            (-3 * f * f * f + 3 * f * f + 3 * f + 1) / 6, f * f * f / 6};
+    return {(1 - f) * (1 - f) * (1 - f) / 6,
+            (3 * f * f * f - 6 * f * f + 4) / 6,
+            (-3 * f * f * f + 3 * f * f + 3 * f + 1) / 6,
+            f * f * f / 6};
   if (order == 1)
-    return {-(1 - f) * (1 - f) / 2 / du_, (3 * f * f - 4 * f) / 2 / du_, (-3 * f * f + 2 * f + 1) / 2 / du_,
+    return {-(1 - f) * (1 - f) / 2 / du_,
+            (3 * f * f - 4 * f) / 2 / du_,
+            (-3 * f * f + 2 * f + 1) / 2 / du_,
             f * f / 2 / du_};
   return {(1 - f) / (du_ * du_), (3 * f - 2) / (du_ * du_), (-3 * f + 1) / (du_ * du_), f / (du_ * du_)};
 }

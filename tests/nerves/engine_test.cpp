@@ -35,8 +35,8 @@ LabelMap sheath(double gap_from, double gap_to) {
   return rasterise(g, shapes);
 }
 
-std::vector<nerves::NervePath> run(const LabelMap& m, const std::string& text, Warnings& w,
-                                   const nerves::EstimationOptions& opt = {}) {
+std::vector<nerves::NervePath>
+run(const LabelMap& m, const std::string& text, Warnings& w, const nerves::EstimationOptions& opt = {}) {
   RuleDir dir({{"testnerve.yaml", text}});
   return nerves::estimate_nerves(nerves::load_rule_base(dir.path()), m, nullptr, opt, w);
 }
@@ -136,15 +136,21 @@ TEST(RuleValidation, RejectsUnknownNamesAndUnsourcedNumbers) {
                "unknown source 'Nobody 1999'");
   expect_error(replace("t: {value: 0.5, tag: D, note: t}", "t: 0.5"), "provenance");
   expect_error(replace("tag: D, note: t}\nextent", "tag: X, note: t}\nextent"), "provenance tag 'X'");
-  expect_error(replace("{top_of: common_carotid_artery_<side>}", "{level: somewhere}"), "unknown level 'somewhere'");
+  expect_error(replace("{top_of: common_carotid_artery_<side>}", "{level: somewhere}"),
+               "unknown level 'somewhere'");
   expect_error("nerve: [unclosed", "not valid YAML");
 }
 
 TEST(RuleBase, ShippedRulesLoadAndCiteKnownSources) {
   auto rules = nerves::load_rule_base(nerves::default_rules_dir());
   EXPECT_FALSE(rules.version.empty());
-  for (const char* nerve : {"vagus", "recurrent_laryngeal", "superior_laryngeal_external", "accessory", "hypoglossal",
-                            "phrenic", "sympathetic_trunk"}) {
+  for (const char* nerve : {"vagus",
+                            "recurrent_laryngeal",
+                            "superior_laryngeal_external",
+                            "accessory",
+                            "hypoglossal",
+                            "phrenic",
+                            "sympathetic_trunk"}) {
     const auto* r = rules.find(nerve);
     ASSERT_NE(r, nullptr) << nerve;
     EXPECT_EQ(r->sides, (std::vector<std::string>{"left", "right"}));

@@ -13,7 +13,8 @@
 namespace nervemap::test {
 
 //! A grid covering the LPS box [lo, hi] with the given spacing and direction.
-inline Geometry grid(const Vec3& lo, const Vec3& hi, const Vec3& spacing, const Mat3& direction = Mat3::Identity()) {
+inline Geometry
+grid(const Vec3& lo, const Vec3& hi, const Vec3& spacing, const Mat3& direction = Mat3::Identity()) {
   Geometry g;
   g.direction = direction;
   g.spacing = spacing;
@@ -59,11 +60,14 @@ inline LabelMap rasterise(const Geometry& g, const std::vector<Shape>& shapes) {
 
 //! Vertical cylinder (axis along z) between z0 and z1.
 inline Shape cylinder(const std::string& name, double cx, double cy, double r, double z0, double z1) {
-  return {name, [=](const Vec3& p) { return p.z() >= z0 && p.z() <= z1 && std::hypot(p.x() - cx, p.y() - cy) <= r; }};
+  return {name, [=](const Vec3& p) {
+            return p.z() >= z0 && p.z() <= z1 && std::hypot(p.x() - cx, p.y() - cy) <= r;
+          }};
 }
 
 inline Shape box(const std::string& name, const Vec3& lo, const Vec3& hi) {
-  return {name, [=](const Vec3& p) { return (p.array() >= lo.array()).all() && (p.array() <= hi.array()).all(); }};
+  return {name,
+          [=](const Vec3& p) { return (p.array() >= lo.array()).all() && (p.array() <= hi.array()).all(); }};
 }
 
 //! A folder with rule_base.yaml (one test source) and the given nerve rule files.
