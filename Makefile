@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc)
 DEB_PACKAGES := \
   build-essential cmake ninja-build pkg-config ccache git ca-certificates \
   libinsighttoolkit5-dev libeigen3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev \
-  zlib1g-dev libdeflate-dev libzip-dev libcairo2-dev libnanoflann-dev libyaml-cpp-dev \
+  zlib1g-dev libdeflate-dev libzip-dev libcairo2-dev libnanoflann-dev libyaml-cpp-dev libvalijson-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   poppler-utils
 

@@ -17,8 +17,13 @@ void print_labels(const char* title, const anatomy::StructureMap& labels) {
       fmt::print("  {:<36} {:>10} {:>12}\n", r.name, "absent", 0);
       continue;
     }
-    fmt::print("  {:<36} {:>10.2f} {:>12}   ({:.1f}, {:.1f}, {:.1f})\n", r.name, r.volume_ml, r.voxels,
-               r.centroid_lps[0], r.centroid_lps[1], r.centroid_lps[2]);
+    fmt::print("  {:<36} {:>10.2f} {:>12}   ({:.1f}, {:.1f}, {:.1f})\n",
+               r.name,
+               r.volume_ml,
+               r.voxels,
+               r.centroid_lps[0],
+               r.centroid_lps[1],
+               r.centroid_lps[2]);
   }
 }
 
@@ -33,7 +38,10 @@ void print_case_summary(const io::CtImage& ct,
   fmt::print("CT ({}): {}\n", ct.source_format, v.geometry.describe());
   fmt::print("  HU range {:.0f} .. {:.0f}\n", *lo, *hi);
   if (show_patient && !ct.patient.empty())
-    fmt::print("  patient {} ({}), study date {}, series {}\n", ct.patient.id, ct.patient.name, ct.patient.study_date,
+    fmt::print("  patient {} ({}), study date {}, series {}\n",
+               ct.patient.id,
+               ct.patient.name,
+               ct.patient.study_date,
                ct.patient.series_uid);
   if (structures)
     print_labels("structures", *structures);

@@ -21,7 +21,8 @@ Command add_convert_command(CLI::App& app, const GlobalOptions& global) {
               throw UsageError(fmt::format("--out must end in .nii.gz or .nii, not '{}'", a->out));
             fs::path out = a->out;
             if (!out.parent_path().empty() && !fs::is_directory(out.parent_path()))
-              throw InputError(fmt::format("the folder of --out does not exist: {}", out.parent_path().string()));
+              throw InputError(
+                  fmt::format("the folder of --out does not exist: {}", out.parent_path().string()));
             Warnings warnings;
             io::CtImage ct = io::read_ct(a->ct, a->series, warnings);
             for (const auto& w : warnings.items())

@@ -30,7 +30,8 @@ Command add_demo_command(CLI::App& app, const GlobalOptions& global) {
             io::CtImage ct = io::read_ct(case_dir / "ct.nii.gz", "", warnings);
             auto structures =
                 anatomy::import_structures(case_dir / "structures", ct.volume.geometry, {}, warnings);
-            auto tumour = anatomy::import_tumour(case_dir / "tumor.nii.gz", ct.volume.geometry, false, false, warnings);
+            auto tumour =
+                anatomy::import_tumour(case_dir / "tumor.nii.gz", ct.volume.geometry, false, false, warnings);
             for (const auto& w : warnings.items())
               print_warning(global, w);
             tx.commit();

@@ -16,25 +16,35 @@ struct InfoArgs {
 } // namespace
 
 Command add_info_command(CLI::App& app, const GlobalOptions& global) {
-  auto* sub = app.add_subcommand("info", "read a CT (and structures, tumour) and print geometry and a structure table");
+  auto* sub = app.add_subcommand(
+      "info", "read a CT (and structures, tumour) and print geometry and a structure table");
   auto a = std::make_shared<InfoArgs>();
   sub->add_option("--ct", a->ct, "CT: .nii/.nii.gz, a DICOM folder or a .zip of a DICOM series")->required();
   sub->add_option("--series", a->series, "SeriesInstanceUID to read when the folder holds several series");
   sub->add_flag("--list-series", a->list_series, "list the DICOM series in --ct and stop");
-  sub->add_option("--structures", a->structures,
+  sub->add_option("--structures",
+                  a->structures,
                   "TotalSegmentator folder, --ml file, or multilabel NIfTI (+ --label-table)");
   sub->add_option("--label-table", a->label_table, "JSON label table for a plain multilabel NIfTI");
   sub->add_option("--tumor", a->tumour, "tumour label map (HECKTOR values 1 GTVp, 2 GTVn)");
   sub->add_option("--tumor-label", a->tumour_label, "what a binary tumour mask is: GTVp or GTVn")
       ->check(CLI::IsMember({"GTVp", "GTVn"}));
-  sub->add_flag("--resample-masks", a->resample_masks, "resample masks on another grid than the CT (nearest)");
+  sub->add_flag(
+      "--resample-masks", a->resample_masks, "resample masks on another grid than the CT (nearest)");
   sub->add_flag("--anonymize", a->anonymize, "do not print patient identifiers");
   return {sub, [a, &global]() {
             if (a->list_series) {
               auto series = io::list_dicom_series(a->ct);
               for (const auto& s : series)
-                fmt::print("{}  #{} {} '{}' {} files, {}×{}×{}\n", s.series_uid, s.series_number, s.modality,
-                           s.description, s.file_count, s.dims[0], s.dims[1], s.dims[2]);
+                fmt::print("{}  #{} {} '{}' {} files, {}×{}×{}\n",
+                           s.series_uid,
+                           s.series_number,
+                           s.modality,
+                           s.description,
+                           s.file_count,
+                           s.dims[0],
+                           s.dims[1],
+                           s.dims[2]);
               return 0;
             }
             Warnings warnings;
@@ -48,8 +58,8 @@ Command add_info_command(CLI::App& app, const GlobalOptions& global) {
               structures = anatomy::import_structures(a->structures, ct.volume.geometry, opt, warnings);
             }
             if (!a->tumour.empty())
-              tumour = anatomy::import_tumour(a->tumour, ct.volume.geometry, a->tumour_label == "GTVn",
-                                              a->resample_masks, warnings);
+              tumour = anatomy::import_tumour(
+                  a->tumour, ct.volume.geometry, a->tumour_label == "GTVn", a->resample_masks, warnings);
             for (const auto& w : warnings.items())
               print_warning(global, w);
             print_case_summary(ct, structures, tumour, !a->anonymize);

@@ -79,19 +79,23 @@ phantom::Options phantom_options(const PhantomArgs& a) {
 }
 
 Command add_phantom_command(CLI::App& app, const GlobalOptions& global) {
-  auto* sub = app.add_subcommand("phantom", "write the built-in synthetic neck: CT, structure masks, tumour, truth");
+  auto* sub =
+      app.add_subcommand("phantom", "write the built-in synthetic neck: CT, structure masks, tumour, truth");
   auto args = std::make_shared<PhantomArgs>();
   sub->add_option("--out", args->out, "output folder (created if missing)")->required();
   sub->add_option("--seed", args->seed, "random seed of the anatomy (same seed, same neck)");
   sub->add_option("--spacing", args->spacing, "voxel spacing SX SY SZ in mm")->expected(3);
   sub->add_option("--orientation", args->orientation, "voxel axes: LPS, RAS or oblique");
-  sub->add_option("--layout", args->layout, "structures as a folder of <class>.nii.gz (dir) or one --ml file (ml)")
+  sub->add_option(
+         "--layout", args->layout, "structures as a folder of <class>.nii.gz (dir) or one --ml file (ml)")
       ->check(CLI::IsMember({"dir", "ml"}));
-  sub->add_option("--tumor-near", args->tumours, "tumour beside a nerve: NERVE_SIDE GAP_MM RADIUS_MM (repeatable)")
+  sub->add_option(
+         "--tumor-near", args->tumours, "tumour beside a nerve: NERVE_SIDE GAP_MM RADIUS_MM (repeatable)")
       ->expected(3)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->add_option("--tumor-type", args->tumour_type, "label of the --tumor-near tumours: GTVp or GTVn");
-  sub->add_flag("--aberrant-right-subclavian", args->aberrant,
+  sub->add_flag("--aberrant-right-subclavian",
+                args->aberrant,
                 "right subclavian artery from the arch behind the oesophagus (non-recurrent right nerve)");
   sub->add_option("--noise-hu", args->noise_hu, "SD of image noise in HU");
   return {sub, [args, &global]() {
@@ -103,8 +107,10 @@ Command add_phantom_command(CLI::App& app, const GlobalOptions& global) {
             out.prepare();
             phantom::write_phantom(p, args->out, layout, out);
             out.commit();
-            fmt::print("phantom written to {}: ct.nii.gz ({}), {}, tumor.nii.gz, truth.json\n", args->out,
-                       p.ct.geometry.describe(), layout == phantom::Layout::ml ? "structures.nii.gz" : "structures/");
+            fmt::print("phantom written to {}: ct.nii.gz ({}), {}, tumor.nii.gz, truth.json\n",
+                       args->out,
+                       p.ct.geometry.describe(),
+                       layout == phantom::Layout::ml ? "structures.nii.gz" : "structures/");
             return 0;
           }};
 }

@@ -43,9 +43,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("nervemap ") + nervemap::version());
   app.require_subcommand(1);
   cli::GlobalOptions global;
-  app.add_flag("-q,--quiet", global.quiet, "no progress or warning lines on the terminal")->configurable(false);
+  app.add_flag("-q,--quiet", global.quiet, "no progress or warning lines on the terminal")
+      ->configurable(false);
 
   const std::vector<cli::Command> commands{cli::add_demo_command(app, global),
+                                           cli::add_run_command(app, global),
                                            cli::add_phantom_command(app, global),
                                            cli::add_info_command(app, global),
                                            cli::add_convert_command(app, global)};

@@ -444,6 +444,22 @@ RuleBase load_rule_base(const fs::path& dir) {
   }
   if (rb.nerves.empty())
     throw InputError(fmt::format("rule base {} holds no nerve rules", dir.string()));
+  // Report order as listed in rule_base.yaml.
+  if (YAML::Node order = base["nerves"]) {
+    std::vector<NerveRule> ordered;
+    for (size_t i = 0; i < order.size(); ++i) {
+      const std::string name = order[i].as<std::string>();
+      auto it = std::find_if(
+          rb.nerves.begin(), rb.nerves.end(), [&](const NerveRule& r) { return r.nerve == name; });
+      if (it == rb.nerves.end())
+        (c / "nerves")[i].fail(fmt::format("lists '{}' but no rule file defines it", name));
+      ordered.push_back(std::move(*it));
+      rb.nerves.erase(it);
+    }
+    for (auto& r : rb.nerves)
+      ordered.push_back(std::move(r));
+    rb.nerves = std::move(ordered);
+  }
   // Waypoints may follow another nerve's path; it must exist.
   for (const auto& r : rb.nerves) {
     auto check = [&](const std::vector<Waypoint>& wps) {

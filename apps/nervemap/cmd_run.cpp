@@ -1,0 +1,70 @@
+// nervemap run: one case through the pipeline (read → structures → nerves → report).
+#include "commands.h"
+#include "nerve_table.h"
+#include "pipeline/pipeline.h"
+
+#include <fmt/format.h>
+
+namespace nervemap::cli {
+
+Command add_run_command(CLI::App& app, const GlobalOptions& global) {
+  auto* sub = app.add_subcommand("run", "estimate the nerves on a case and write report.json into --out");
+  struct Args {
+    std::string ct, series, structures, label_table, tumour, tumour_label = "GTVp", out,
+                                                             population = "western", sex;
+    int age = -1;
+    bool resample_masks = false, anonymize = false;
+  };
+  auto a = std::make_shared<Args>();
+  sub->add_option("--ct", a->ct, "CT: .nii/.nii.gz, a DICOM folder or a .zip of a DICOM series")->required();
+  sub->add_option(
+      "--structures",
+      a->structures,
+      "TotalSegmentator folder or --ml file, a .zip of either, or a multilabel NIfTI (+ --label-table)");
+  sub->add_option(
+      "--label-table", a->label_table, "JSON label table (or a TotalSegmentator task name) for --structures");
+  sub->add_option("--tumor", a->tumour, "tumour label map (HECKTOR values 1 GTVp, 2 GTVn)");
+  sub->add_option("--tumor-label", a->tumour_label, "what a binary tumour mask is: GTVp or GTVn")
+      ->check(CLI::IsMember({"GTVp", "GTVn"}));
+  sub->add_option("--out", a->out, "output folder (created if missing)")->required();
+  sub->add_option("--series", a->series, "SeriesInstanceUID to read when the folder holds several series");
+  sub->add_flag(
+      "--resample-masks", a->resample_masks, "resample masks on another grid than the CT (nearest)");
+  sub->add_flag("--anonymize", a->anonymize, "leave patient identifiers out of the outputs");
+  sub->add_option(
+         "--population", a->population, "population whose variant frequencies apply: western or korean")
+      ->check(CLI::IsMember({"western", "korean"}));
+  sub->add_option("--age", a->age, "patient age in years (age-keyed variant frequencies)")
+      ->check(CLI::Range(0, 130));
+  sub->add_option("--sex", a->sex, "patient sex, M or F (sex-keyed variant frequencies)")
+      ->check(CLI::IsMember({"M", "F"}));
+  return {sub, [a, &global]() {
+            pipeline::RunOptions o;
+            o.ct = a->ct;
+            o.series_uid = a->series;
+            if (!a->structures.empty())
+              o.structures = a->structures;
+            if (!a->label_table.empty())
+              o.label_table = a->label_table;
+            if (!a->tumour.empty())
+              o.tumour = a->tumour;
+            o.tumour_binary_as_gtvn = a->tumour_label == "GTVn";
+            o.resample_masks = a->resample_masks;
+            o.anonymize = a->anonymize;
+            o.keys.population = a->population;
+            if (a->age >= 0)
+              o.keys.age = a->age;
+            o.keys.sex = a->sex;
+            o.out = a->out;
+            auto result = pipeline::run_case(o, [&](const std::string& stage, double p) {
+              print_status(global, fmt::format("[{:3.0f}%] {}", 100 * p, stage));
+            });
+            for (const auto& w : result.report["warnings"])
+              print_warning(global, w.get<std::string>());
+            print_nerve_table(result.report);
+            fmt::print("\nreport: {}\n", (std::filesystem::path(a->out) / "report.json").string());
+            return 0;
+          }};
+}
+
+} // namespace nervemap::cli

@@ -1,0 +1,42 @@
+#include "nerve_table.h"
+
+#include <fmt/format.h>
+
+namespace nervemap::cli {
+
+void print_nerve_table(const nlohmann::json& report) {
+  fmt::print("\n{:<32} {:<14} {:>9} {:>11}  {}\n",
+             "nerve",
+             "status",
+             "length",
+             "r95 (mm)",
+             "most likely course / reason");
+  for (const auto& n : report.at("nerves")) {
+    const std::string id = n.at("id");
+    if (n.at("status") != "estimated") {
+      fmt::print("{:<32} {:<14} {:>9} {:>11}  {}\n", id, "not estimated", "-", "-", n.value("reason", ""));
+      continue;
+    }
+    double r_min = 1e9, r_max = 0;
+    for (const auto& r : n.at("corridor_r95_mm")) {
+      r_min = std::min(r_min, r.get<double>());
+      r_max = std::max(r_max, r.get<double>());
+    }
+    std::string course;
+    double best = -1;
+    for (const auto& v : n.at("variants"))
+      if (!v.at("path_mm").empty() && v.at("probability").get<double>() > best) {
+        best = v.at("probability").get<double>();
+        course = fmt::format("{} ({:.0f} %)", v.at("name").get<std::string>(), 100 * best);
+      }
+    fmt::print("{:<32} {:<14} {:>6.0f} mm {:>4.1f}–{:<4.1f}  {}\n",
+               id,
+               "estimated",
+               n.at("length_mm").get<double>(),
+               r_min,
+               r_max,
+               course);
+  }
+}
+
+} // namespace nervemap::cli

@@ -1,0 +1,67 @@
+#include "anatomy/anatomy.h"
+#include "io/io.h"
+#include "pipeline/pipeline.h"
+#include "report/report.h"
+
+#include <fmt/format.h>
+
+namespace nervemap::pipeline {
+
+RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
+  auto report_progress = [&](const char* stage, double p) {
+    if (progress)
+      progress(stage, p);
+  };
+  if (!o.structures)
+    throw InputError(
+        "no structures given: pass --structures with a TotalSegmentator output folder, --ml file or "
+        "multilabel NIfTI");
+  // Validate the rule base before reading anything large.
+  const nerves::RuleBase rules = nerves::load_rule_base(o.rules_dir);
+
+  OutputTransaction tx(o.out);
+  tx.prepare();
+  Warnings warnings;
+  report_progress("reading", 0.0);
+  io::CtImage ct = io::read_ct(o.ct, o.series_uid, warnings);
+  anatomy::ImportOptions import;
+  import.resample_masks = o.resample_masks;
+  import.label_table_json = o.label_table;
+  anatomy::StructureMap structures =
+      anatomy::import_structures(*o.structures, ct.volume.geometry, import, warnings);
+  std::optional<anatomy::StructureMap> tumour;
+  if (o.tumour)
+    tumour = anatomy::import_tumour(
+        *o.tumour, ct.volume.geometry, o.tumour_binary_as_gtvn, o.resample_masks, warnings);
+  report_progress("estimating", 0.3);
+  nerves::EstimationOptions est;
+  est.keys = o.keys;
+  auto nerve_paths = nerves::estimate_nerves(rules, structures, &ct.volume, est, warnings);
+
+  report_progress("writing", 0.9);
+  report::ReportInputs in;
+  in.ct_name = o.ct.filename().string();
+  if (in.ct_name.empty())
+    in.ct_name = o.ct.parent_path().filename().string();
+  in.ct_geometry = ct.volume.geometry;
+  if (!o.anonymize)
+    in.patient = ct.patient;
+  in.rules_version = rules.version;
+  in.structures = anatomy::summarise(structures);
+  if (tumour)
+    in.tumours = report::summarise_tumours(*tumour);
+  in.nerves = std::move(nerve_paths);
+  in.warnings = warnings.items();
+  RunResult result;
+  result.report = report::build_report(in);
+  report::validate_report(result.report);
+  const fs::path report_path = o.out / "report.json";
+  report::write_json(report_path, result.report);
+  tx.created(report_path);
+  result.written.push_back(report_path);
+  tx.commit();
+  report_progress("writing", 1.0);
+  return result;
+}
+
+} // namespace nervemap::pipeline
