@@ -2,6 +2,7 @@
 #include "io/io.h"
 #include "pipeline/pipeline.h"
 #include "report/report.h"
+#include "risk/risk.h"
 
 #include <fmt/format.h>
 
@@ -38,6 +39,10 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
   est.keys = o.keys;
   auto nerve_paths = nerves::estimate_nerves(rules, structures, &ct.volume, est, warnings);
 
+  report_progress("risk", 0.7);
+  const risk::GradeThresholds thresholds = risk::load_thresholds(risk::default_thresholds_path());
+  const auto risks = risk::assess(nerve_paths, tumour ? &*tumour : nullptr, thresholds);
+
   report_progress("writing", 0.9);
   report::ReportInputs in;
   in.ct_name = o.ct.filename().string();
@@ -54,6 +59,8 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
   in.warnings = warnings.items();
   RunResult result;
   result.report = report::build_report(in);
+  for (size_t i = 0; i < risks.size(); ++i)
+    risk::fill_json(result.report["nerves"][i], risks[i], thresholds);
   report::validate_report(result.report);
   const fs::path report_path = o.out / "report.json";
   report::write_json(report_path, result.report);
