@@ -14,5 +14,7 @@ find_package(OpenMP REQUIRED)
 # ITK is used only behind src/io's DICOM .cpp files (slow to compile).
 find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIOGDCM)
 find_package(yaml-cpp REQUIRED)
+# libtorch (Debian 1.13, CPU) runs the nnU-Net networks; only src/segment/network.cpp includes it.
+find_package(Torch REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
