@@ -116,4 +116,98 @@ Checkpoint read_checkpoint_bytes(std::string_view zip_bytes,
                                  bool load_weights,
                                  const CheckpointLimits& limits = {});
 
+// ----------------------------------------------------------------------------------------------
+// Trained-model folder (model_folder.cpp): dataset.json + plans.json + fold_*/checkpoint_final.pth.
+// nnunetv2/utilities/plans_handling/plans_handler.py (PlansManager, ConfigurationManager) and
+// utilities/label_handling/label_handling.py (LabelManager) define what is read here.
+
+//! The network as plans.json describes it (architecture.network_class_name + arch_kwargs), after the
+//! legacy-format conversion of ConfigurationManager.__init__.
+struct NetworkSpec {
+  std::string class_name;  //!< e.g. dynamic_network_architectures.architectures.unet.PlainConvUNet
+  std::string kind;        //!< "PlainConvUNet", "ResidualEncoderUNet" (the builder's registry key)
+  int n_stages = 0;
+  std::vector<int> features;
+  std::vector<std::array<int, 3>> kernel_sizes, strides;
+  std::vector<int> n_per_stage;         //!< n_conv_per_stage (Plain) or n_blocks_per_stage (ResEnc)
+  std::vector<int> n_conv_per_stage_decoder;
+  bool conv_bias = true;
+  double norm_eps = 1e-5;
+  bool norm_affine = true;
+  double negative_slope = 0.01; //!< LeakyReLU (0 for ReLU)
+  int in_channels = 1;
+  int num_classes = 2; //!< segmentation heads
+};
+
+struct NormalizationSpec {
+  std::string scheme; //!< CTNormalization, ZScoreNormalization, NoNormalization, RescaleTo01Normalization, RGBTo01Normalization
+  bool use_mask = false;
+  double mean = 0, std = 1, lower = 0, upper = 0; //!< CT: foreground intensity properties
+};
+
+struct ResamplingSpec {
+  std::string function = "resample_data_or_seg_to_shape";
+  int order = 3;
+  int order_z = 0;
+  std::optional<bool> force_separate_z; //!< null in the plans → decided from the spacings
+};
+
+struct LabelSpec {
+  std::string name;
+  std::vector<int> values; //!< one value, or a region's values
+};
+
+struct ModelFolder {
+  fs::path dir;
+  std::string dataset_name, plans_name, trainer, configuration, image_reader_writer;
+  std::vector<std::string> channel_names;
+  std::vector<LabelSpec> labels; //!< dataset.json order, background and ignore excluded
+  bool has_regions = false;
+  std::vector<int> regions_class_order;
+  int num_heads = 0;
+  std::array<int, 3> transpose_forward{0, 1, 2}, transpose_backward{0, 1, 2};
+  std::vector<int64_t> patch_size;
+  std::vector<double> spacing; //!< target spacing (transposed axis order)
+  std::vector<NormalizationSpec> normalization; //!< one per channel
+  ResamplingSpec resample_data, resample_probabilities;
+  NetworkSpec network;
+  std::vector<int> folds; //!< -1 = fold_all
+  std::vector<fs::path> checkpoints;
+  std::optional<std::vector<int>> mirroring_axes; //!< from the first fold's checkpoint
+};
+
+//! Open and validate a model folder (reads the first checkpoint's metadata, no weights). `folds` empty:
+//! every fold_N holding checkpoint_final.pth, as nnUNetPredictor.auto_detect_available_folds.
+ModelFolder open_model_folder(const fs::path& dir, const std::vector<int>& folds);
+//! The same from already-parsed JSON (tests of plans handling).
+ModelFolder parse_model_folder(const fs::path& dir,
+                               const std::string& dataset_json,
+                               const std::string& plans_json,
+                               const std::string& configuration,
+                               const std::string& trainer);
+
+// ----------------------------------------------------------------------------------------------
+// Networks (network.cpp, the only libtorch translation unit). dynamic_network_architectures:
+// architectures/unet.py (PlainConvUNet, ResidualEncoderUNet), building_blocks/*.py.
+
+//! A network ready to run: plain float buffers in and out, so no torch type leaks out of network.cpp.
+class Network {
+public:
+  virtual ~Network() = default;
+  //! logits (num_classes × size, C order) for input (in_channels × size, C order). Batch size 1.
+  virtual void forward(const float* input, const Shape3& size, float* logits) = 0;
+  virtual int in_channels() const = 0;
+  virtual int num_classes() const = 0;
+  virtual int64_t parameter_count() const = 0;
+};
+
+//! Build the network `spec` describes and load the weights by key (duplicates already dropped).
+//! A missing, surplus or mis-shaped weight is an InputError naming the key and `source`.
+std::unique_ptr<Network> build_network(const NetworkSpec& spec, WeightMap weights, const std::string& source);
+//! The architectures build_network knows (its registry keys).
+std::vector<std::string> supported_networks();
+//! Threads for libtorch's intra-op pool and the module's OpenMP loops (≤ 0: all cores).
+void set_compute_threads(int threads);
+int compute_threads();
+
 } // namespace nervemap::segment::detail
