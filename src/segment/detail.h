@@ -58,6 +58,8 @@ inline float round_to_half(float value) { return half_to_float(float_to_half(val
 //! Bulk conversions (F16C when the CPU has it).
 void floats_to_halves(const float* in, uint16_t* out, size_t n);
 void halves_to_floats(const uint16_t* in, float* out, size_t n);
+//! values[i] = round_to_half(values[i]) (F16C when the CPU has it).
+void round_to_half_inplace(float* values, size_t n);
 
 // ----------------------------------------------------------------------------------------------
 // checkpoint_final.pth (checkpoint.cpp): a zip holding data.pkl (pickle protocol 2) and raw storages.
@@ -209,5 +211,147 @@ std::vector<std::string> supported_networks();
 //! Threads for libtorch's intra-op pool and the module's OpenMP loops (≤ 0: all cores).
 void set_compute_threads(int threads);
 int compute_threads();
+
+// ----------------------------------------------------------------------------------------------
+// Resampling (resample.cpp): scipy.ndimage.zoom / skimage.transform.resize / map_coordinates semantics
+// (research §2.5), computed separably in double precision.
+
+using Spacing3 = std::array<double, 3>;
+
+//! compute_new_shape: round(old_spacing / new_spacing · old_shape), Python round (half to even).
+Shape3 compute_new_shape(const Shape3& shape, const Spacing3& old_spacing, const Spacing3& new_spacing);
+
+struct SeparateZ {
+  bool separate = false;
+  int axis = -1; //!< the low-resolution axis when separate
+};
+//! determine_do_sep_z_and_axis (default_resampling.py), anisotropy threshold 3.
+SeparateZ decide_separate_z(std::optional<bool> force, const Spacing3& current, const Spacing3& target);
+
+//! skimage.transform.resize(image, out_shape, order, mode='edge', anti_aliasing=False, clip=True) on a
+//! double array of rank 1–3: ndimage.zoom with grid_mode=True, mode 'nearest' (cubic: 12-voxel edge
+//! padding + B-spline prefilter), then clipped to the input's range.
+std::vector<double> skimage_resize(const double* in,
+                                   const std::vector<int64_t>& in_shape,
+                                   const std::vector<int64_t>& out_shape,
+                                   int order);
+
+//! resample_data_or_seg (is_seg = False) for one channel: plain resize, or with separate z an in-plane
+//! resize of every slice along `axis` followed by map_coordinates(order_z, mode 'nearest') along it.
+std::vector<double> resample_channel(const double* in,
+                                     const Shape3& in_shape,
+                                     const Shape3& out_shape,
+                                     int order,
+                                     int order_z,
+                                     const SeparateZ& separate_z);
+
+//! scipy.ndimage.zoom(image, zoom, order, mode='nearest', grid_mode=False) to `out_shape`: corner-aligned,
+//! source = dst · (in − 1)/(out − 1) (TotalSegmentator's resampling.change_spacing).
+std::vector<double> ndimage_zoom_corners(const double* in, const Shape3& in_shape, const Shape3& out_shape, int order);
+
+// ----------------------------------------------------------------------------------------------
+// Preprocessing and export (preprocess.cpp): DefaultPreprocessor.run_case_npy
+// (preprocessing/preprocessors/default_preprocessor.py) and
+// convert_predicted_logits_to_segmentation_with_correct_shape (inference/export_prediction.py).
+
+struct Box {
+  std::array<int64_t, 3> lo{}, hi{}; //!< [lo, hi) per axis
+};
+
+//! One case's input channels in nnU-Net's reading order: (c, z, y, x) C order, spacing (z, y, x).
+struct CaseInput {
+  std::vector<const float*> channels;
+  Shape3 shape{};    //!< (z, y, x) = reversed file voxel axes
+  Spacing3 spacing{}; //!< mm, same order
+};
+
+struct Preprocessed {
+  FloatArray data;                 //!< (c, z', y', x'): network input after transpose, crop, normalise, resample
+  Shape3 shape_before_cropping{};  //!< after transpose
+  Box bbox;                        //!< bbox_used_for_cropping (transposed axes)
+  Shape3 shape_after_cropping{};
+  Spacing3 original_spacing{}; //!< transposed
+  Spacing3 target_spacing{};
+  //! −500 HU in channel 0's normalised units when channel 0 is a CT (CTNormalization): tiles without a
+  //! voxel above it lie in the air around the patient.
+  std::optional<float> air_threshold;
+};
+
+//! transpose → crop_to_nonzero → normalise → resample, exactly as run_case_npy does.
+Preprocessed preprocess(const CaseInput& input, const ModelFolder& model);
+
+//! Network logits of a whole case, (heads, z', y', x'); `half` says the values are torch.half values
+//! (nnU-Net's default), which the export keeps as float16 when it resamples.
+struct Logits {
+  FloatArray values;
+  bool half = true;
+};
+
+struct Exported {
+  std::vector<uint8_t> labels;       //!< (z, y, x) in the input's order (transpose undone, crop undone)
+  FloatArray probabilities;          //!< (heads, z, y, x) when asked for (softmax/sigmoid), else empty
+};
+
+//! Resample the logits back to the cropped shape (order 1, separate z as decided), softmax + argmax or
+//! sigmoid + regions, un-crop and transpose back. `threads` bounds the OpenMP loops.
+Exported export_prediction(const Logits& logits, const Preprocessed& pre, const ModelFolder& model, bool probabilities);
+
+// ----------------------------------------------------------------------------------------------
+// Sliding window (sliding_window.cpp): predict_sliding_window_return_logits and friends
+// (inference/predict_from_raw_data.py, inference/sliding_window_prediction.py).
+
+//! compute_steps_for_sliding_window.
+std::vector<std::vector<int64_t>> compute_steps(const Shape3& image, const Shape3& patch, double step_size);
+//! compute_gaussian(patch, sigma_scale 1/8, value_scaling_factor 10) as torch.half values.
+std::vector<float> gaussian_importance(const Shape3& patch);
+
+struct SlidingWindowOptions {
+  double step_size = 0.5;
+  bool use_gaussian = true;
+  std::vector<int> mirror_axes; //!< empty: no test-time mirroring
+  bool fp16 = true;
+  bool skip_air_tiles = false;
+  std::function<void(int64_t done, int64_t total)> on_tile;
+};
+
+//! Logits of one network over the whole preprocessed case (padding, tiles, Gaussian, accumulation).
+Logits sliding_window(Network& network,
+                      const Preprocessed& pre,
+                      const Shape3& patch,
+                      int heads,
+                      const SlidingWindowOptions& options);
+
+//! Several folds: the first fold's logits plus the others, divided by their count, in the accumulator's
+//! precision (predict_logits_from_preprocessed_data).
+void add_fold(Logits& total, const Logits& fold);
+void average_folds(Logits& total, int folds);
+
+// ----------------------------------------------------------------------------------------------
+// The predictor (predictor.cpp): nnUNetPredictor.predict_from_files_sequential for one case.
+
+//! Progress of one case: fraction 0–1 and what is running.
+using CaseProgress = std::function<void(const std::string& stage, double fraction)>;
+
+struct CaseOptions {
+  double step_size = 0.5;
+  bool mirroring = false;
+  bool fp16 = true;
+  bool skip_air_tiles = false;
+  bool probabilities = false;
+  CaseProgress progress;
+};
+
+//! preprocess → every fold's sliding window (summed, averaged) → export.
+Exported predict_case(const ModelFolder& model, const CaseInput& input, const CaseOptions& options);
+
+//! nnU-Net's view of a volume: shape (k, j, i) and spacing reversed, spacing rounded to float32 as the
+//! NIfTI pixdim it came from.
+CaseInput case_input(const std::vector<const CtVolume*>& channels);
+
+//! Label table of a model's output values (softmax: the label values; regions: regions_class_order).
+LabelTable output_table(const ModelFolder& model);
+
+//! Linear resampling of `image` onto `target` (voxels outside → `outside`), through LPS coordinates.
+CtVolume resample_linear(const CtVolume& image, const Geometry& target, float outside);
 
 } // namespace nervemap::segment::detail

@@ -103,6 +103,16 @@ __attribute__((target("f16c,avx"))) void to_float_f16c(const uint16_t* in, float
     out[k] = half_to_float(in[k]);
 }
 
+__attribute__((target("f16c,avx"))) void round_f16c(float* v, size_t n) {
+  size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    __m256 x = _mm256_loadu_ps(v + k);
+    _mm256_storeu_ps(v + k, _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)));
+  }
+  for (; k < n; ++k)
+    v[k] = round_to_half(v[k]);
+}
+
 bool has_f16c() {
   static const bool yes = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
   return yes;
@@ -115,6 +125,13 @@ void floats_to_halves(const float* in, uint16_t* out, size_t n) {
     return to_half_f16c(in, out, n);
   for (size_t k = 0; k < n; ++k)
     out[k] = float_to_half(in[k]);
+}
+
+void round_to_half_inplace(float* values, size_t n) {
+  if (has_f16c())
+    return round_f16c(values, n);
+  for (size_t k = 0; k < n; ++k)
+    values[k] = round_to_half(values[k]);
 }
 
 void halves_to_floats(const uint16_t* in, float* out, size_t n) {
