@@ -12,7 +12,8 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
   struct Args {
     std::string ct, series, structures, label_table, tumour, tumour_label = "GTVp", out,
                                                              population = "western", sex;
-    int age = -1;
+    int age = -1, threads = 0;
+    std::string models;
     bool resample_masks = false, anonymize = false;
   };
   auto a = std::make_shared<Args>();
@@ -23,6 +24,12 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
       "TotalSegmentator folder or --ml file, a .zip of either, or a multilabel NIfTI (+ --label-table)");
   sub->add_option(
       "--label-table", a->label_table, "JSON label table (or a TotalSegmentator task name) for --structures");
+  sub->add_option("--models",
+                  a->models,
+                  "TotalSegmentator weights (folder of DatasetNNN_* models): segment the structures here when "
+                  "--structures is not given");
+  sub->add_option("--threads", a->threads, "CPU threads for the segmentation (default: all cores)")
+      ->check(CLI::Range(0, 1024));
   sub->add_option("--tumor", a->tumour, "tumour label map (HECKTOR values 1 GTVp, 2 GTVn)");
   sub->add_option("--tumor-label", a->tumour_label, "what a binary tumour mask is: GTVp or GTVn")
       ->check(CLI::IsMember({"GTVp", "GTVn"}));
@@ -44,6 +51,9 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
             o.series_uid = a->series;
             if (!a->structures.empty())
               o.structures = a->structures;
+            if (!a->models.empty())
+              o.models = a->models;
+            o.threads = a->threads;
             if (!a->label_table.empty())
               o.label_table = a->label_table;
             if (!a->tumour.empty())
@@ -56,9 +66,9 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
               o.keys.age = a->age;
             o.keys.sex = a->sex;
             o.out = a->out;
-            auto result = pipeline::run_case(o, [&](const std::string& stage, double p) {
-              print_status(global, fmt::format("[{:3.0f}%] {}", 100 * p, stage));
-            });
+            ProgressPrinter printer(global);
+            auto result = pipeline::run_case(o, [&](const std::string& stage, double p) { printer(stage, p); });
+            printer.finish();
             for (const auto& w : result.report["warnings"])
               print_warning(global, w.get<std::string>());
             print_nerve_table(result.report);

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
 
   const std::vector<cli::Command> commands{cli::add_demo_command(app, global),
                                            cli::add_run_command(app, global),
+                                           cli::add_segment_command(app, global),
                                            cli::add_phantom_command(app, global),
                                            cli::add_info_command(app, global),
                                            cli::add_convert_command(app, global)};

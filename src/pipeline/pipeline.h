@@ -19,6 +19,10 @@ struct RunOptions {
   fs::path ct;
   std::string series_uid;
   std::optional<fs::path> structures;
+  //! TotalSegmentator weights (a folder of DatasetNNN_* models): segment the structures natively when no
+  //! --structures are given (segment::segment_structures).
+  std::optional<fs::path> models;
+  int threads = 0; //!< CPU threads for the segmentation (0: all cores)
   std::optional<fs::path> label_table; //!< JSON file or TotalSegmentator task name
   std::optional<fs::path> tumour;
   bool tumour_binary_as_gtvn = false;
@@ -29,7 +33,8 @@ struct RunOptions {
   fs::path out;
 };
 
-//! Called as stages advance: stage name (reading, estimating, risk, writing) and overall progress 0–1.
+//! Called as stages advance: stage name (reading, segmenting, estimating, risk, writing) and overall
+//! progress 0–1 (segmenting reports its own steps as "segmenting: <step>").
 using ProgressFn = std::function<void(const std::string& stage, double progress)>;
 
 struct RunResult {

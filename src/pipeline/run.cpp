@@ -3,6 +3,7 @@
 #include "pipeline/pipeline.h"
 #include "report/report.h"
 #include "risk/risk.h"
+#include "segment/segment.h"
 
 #include <fmt/format.h>
 
@@ -13,10 +14,10 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
     if (progress)
       progress(stage, p);
   };
-  if (!o.structures)
+  if (!o.structures && !o.models)
     throw InputError(
         "no structures given: pass --structures with a TotalSegmentator output folder, --ml file or "
-        "multilabel NIfTI");
+        "multilabel NIfTI, or --models with TotalSegmentator's weights to segment the CT here");
   // Validate the rule base before reading anything large.
   const nerves::RuleBase rules = nerves::load_rule_base(o.rules_dir);
 
@@ -25,11 +26,26 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
   Warnings warnings;
   report_progress("reading", 0.0);
   io::CtImage ct = io::read_ct(o.ct, o.series_uid, warnings);
-  anatomy::ImportOptions import;
-  import.resample_masks = o.resample_masks;
-  import.label_table_json = o.label_table;
-  anatomy::StructureMap structures =
-      anatomy::import_structures(*o.structures, ct.volume.geometry, import, warnings);
+  anatomy::StructureMap structures;
+  std::vector<std::string> models;
+  if (o.structures) {
+    if (o.models)
+      warnings.add("--structures given: the structures are imported and --models is not used");
+    anatomy::ImportOptions import;
+    import.resample_masks = o.resample_masks;
+    import.label_table_json = o.label_table;
+    structures = anatomy::import_structures(*o.structures, ct.volume.geometry, import, warnings);
+  } else {
+    // Native segmentation (TotalSegmentator's tasks on the nnU-Net runtime) takes most of the run time.
+    segment::InferenceOptions seg;
+    seg.threads = o.threads;
+    seg.progress = [&](const std::string& step, double f) {
+      if (progress)
+        progress("segmenting: " + step, 0.02 + 0.28 * f);
+    };
+    report_progress("segmenting", 0.02);
+    structures = segment::segment_structures(ct.volume, *o.models, seg, warnings, false, &models);
+  }
   std::optional<anatomy::StructureMap> tumour;
   if (o.tumour)
     tumour = anatomy::import_tumour(
@@ -52,6 +68,7 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
   if (!o.anonymize)
     in.patient = ct.patient;
   in.rules_version = rules.version;
+  in.models = models;
   in.structures = anatomy::summarise(structures);
   if (tumour)
     in.tumours = report::summarise_tumours(*tumour);

@@ -354,4 +354,67 @@ LabelTable output_table(const ModelFolder& model);
 //! Linear resampling of `image` onto `target` (voxels outside → `outside`), through LPS coordinates.
 CtVolume resample_linear(const CtVolume& image, const Geometry& target, float outside);
 
+// ----------------------------------------------------------------------------------------------
+// TotalSegmentator around nnU-Net (totalseg.cpp), research §5: totalsegmentator/python_api.py
+// (totalsegmentator), nnunet.py (nnUNet_predict_image), alignment.py, resampling.py (change_spacing),
+// cropping.py, map_to_binary.py (class maps), map_tasks_config.py (task parameters),
+// download_pretrained_weights.py (dataset folder names).
+
+struct TsModel {
+  int task_id = 0;
+  std::string folder; //!< DatasetNNN_name as TotalSegmentator downloads it
+  std::string trainer, plans = "nnUNetPlans", configuration = "3d_fullres";
+  std::vector<std::pair<int, std::string>> classes; //!< the model's own label → class name
+};
+
+struct TsTask {
+  std::string name;                 //!< the class map it writes ("total" for every variant of total)
+  std::vector<TsModel> models;      //!< merged in this order, later ones overwrite
+  Spacing3 spacing{1.5, 1.5, 1.5};  //!< `resample` in mm along the canonical x, y, z (RAS) axes
+  std::vector<std::string> crop;    //!< classes of `total` that define the region to crop to (empty: none)
+  double step_size = 0.5;           //!< 0.8 for total (nnUNetv2_predict step in TotalSegmentator)
+};
+
+//! The parameters of a task; `variant` is "" (default), "fast" (total 3 mm) or "fastest" (total 6 mm, the
+//! crop pass). Throws InputError for an unknown task.
+TsTask ts_task(const std::string& name, const std::string& variant = "");
+//! <weights>/DatasetNNN_*/<trainer>__<plans>__<configuration>, with a download hint when missing.
+fs::path ts_model_dir(const fs::path& weights, const TsModel& model, const std::string& task);
+
+//! nibabel io_orientation of a voxel→RAS affine: for each voxel axis the RAS axis it runs along and the
+//! sign (SVD polar decomposition, axes chosen greedily as nibabel does).
+struct Orientation {
+  std::array<int, 3> axis{0, 1, 2};
+  std::array<int, 3> sign{1, 1, 1};
+  bool identity() const { return axis == std::array<int, 3>{0, 1, 2} && sign == std::array<int, 3>{1, 1, 1}; }
+};
+Orientation io_orientation(const Geometry& g);
+//! nib.as_closest_canonical: voxels reordered so that i, j, k run along R, A, S.
+CtVolume to_canonical(const CtVolume& image, const Orientation& o);
+//! undo_canonical: back to the voxel order of `original` (labels).
+MaskVolume from_canonical(const MaskVolume& canonical, const Orientation& o, const Geometry& original);
+
+//! change_spacing(img, spacing, order, dtype=int32): ndimage.zoom (grid_mode False, mode 'nearest') by
+//! header zooms / spacing, truncated to integers; affine columns divided by the zoom.
+CtVolume ts_change_spacing(const CtVolume& image, const Spacing3& spacing, int order);
+//! change_spacing(labels, target_shape=…, order=0, force_affine=…): nearest, corner-aligned, onto `target`.
+MaskVolume ts_resample_labels(const MaskVolume& labels, const Geometry& target);
+
+//! cropping.get_bbox_from_mask(mask ∈ labels, addon = int(addon_mm / zooms)) on the voxel grid, clamped.
+//! `found` is false (and the box the whole image) when no voxel carries one of the labels.
+Box ts_crop_box(const MaskVolume& labels, const std::vector<int>& values, double addon_mm, bool* found);
+//! crop_to_bbox_nifti(image, box, dtype=int32): the voxels of the box, truncated to integers.
+CtVolume ts_crop(const CtVolume& image, const Box& box);
+//! undo_crop: the cropped labels put back into a zero volume on `original`.
+MaskVolume ts_uncrop(const MaskVolume& labels, const Box& box, const Geometry& original);
+
+struct TsRun {
+  fs::path weights;
+  TaskOptions task;
+  CaseOptions case_options; //!< progress is set per step
+  CaseProgress progress;
+};
+//! nnUNet_predict_image for one task: labels with the task's class ids on the CT's grid.
+MaskVolume ts_predict(const TsTask& task, const CtVolume& ct, const TsRun& run, Warnings& warnings);
+
 } // namespace nervemap::segment::detail

@@ -87,6 +87,9 @@ struct TaskOptions {
   std::optional<fs::path> models_dir;  //!< --models DIR; else TotalSegmentator's home (see find_weights_dir)
   bool robust_crop = false;            //!< find the crop ROI with the 3 mm instead of the 6 mm model
   int resampling_order = 1;            //!< TotalSegmentator -ro (order of the CT resampling)
+  //! `total` only (TotalSegmentator --roi_subset): keep these classes, crop to them (rough 6 mm pass,
+  //! 20 mm margin) and run only the part models that segment them.
+  std::vector<std::string> roi_subset;
 };
 
 //! The supported tasks: total, headneck_bones_vessels, headneck_muscles, head_glands_cavities,
@@ -113,6 +116,7 @@ anatomy::StructureMap segment_structures(const CtVolume& ct,
                                          const fs::path& models_dir,
                                          const InferenceOptions& options,
                                          Warnings& warnings,
-                                         bool full_resolution = false);
+                                         bool full_resolution = false,
+                                         std::vector<std::string>* models_used = nullptr);
 
 } // namespace nervemap::segment
