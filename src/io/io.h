@@ -2,9 +2,11 @@
 //
 // NIfTI header geometry is read by our own code following nibabel's rule (design §2): the sform when
 // sform_code > 0, else the qform (quaternion + qfac), else the base affine (pixdim only); NIfTI world
-// is RAS, so LPS = (−x, −y, z). ITK 5.2 does not follow this rule, so ITK is used for DICOM only.
-// DICOM slices are sorted by position along the slice normal, rescaled to HU, and a gantry-tilted
-// series keeps every voxel at its true position (sheared k axis) with a warning.
+// is RAS, so LPS = (−x, −y, z). ITK 5.2 chooses differently, so ITK does not read NIfTI here.
+// DICOM (GDCM, behind a header check of our own and with compressed pixels decoded in a sandboxed child
+// process, because Debian's GDCM aborts on some corrupt files): slices are sorted by position along
+// the slice normal, rescaled to HU, and a gantry-tilted series keeps every voxel at its true position
+// (sheared k axis) with a warning.
 // Every failure is an InputError whose message says what is wrong and what to do.
 #pragma once
 
@@ -84,6 +86,7 @@ struct DicomSeriesInfo {
 };
 
 //! The series found in a folder (recursive) or a .zip of DICOM files, sorted by series number.
+//! Given one DICOM file: its own series, counted among the files beside it.
 std::vector<DicomSeriesInfo> list_dicom_series(const fs::path& folder_or_zip);
 
 struct CtImage {
@@ -94,6 +97,8 @@ struct CtImage {
 
 //! Read one CT series. With several series and an empty `series_uid` the error lists them and asks for
 //! --series. Sorts by position along the normal, applies rescale slope/intercept, handles gantry tilt.
+//! Given one DICOM file, reads the series it belongs to from the files beside it (same folder, not
+//! recursive); given a DICOMDIR, the folder it indexes.
 CtImage read_dicom_ct(const fs::path& folder_or_zip, const std::string& series_uid, Warnings& warnings);
 
 //! Read a CT from a NIfTI file, a DICOM folder or a zip of a DICOM series, decided by content.
