@@ -221,10 +221,14 @@ StructureMap import_multilabel(const fs::path& file, const Geometry& ct, const I
   const Catalogue& catalogue = Catalogue::get();
   std::array<uint8_t, 256> lut{};
   StructureMap out;
-  std::vector<std::string> unknown;
+  std::vector<std::string> unknown, tumours;
   for (const auto& label : file_table.labels()) {
     if (label.id <= 0 || label.id > 255)
       continue;
+    if (label.name == "GTVp" || label.name == "GTVn") {
+      tumours.push_back(label.name);
+      continue;
+    }
     const Structure* s = catalogue.find(label.name);
     if (!s) {
       unknown.push_back(label.name);
@@ -237,6 +241,9 @@ StructureMap import_multilabel(const fs::path& file, const Geometry& ct, const I
   if (!unknown.empty())
     warnings.add(fmt::format("skipped {} label(s) of {} that are not TotalSegmentator classes: {}", unknown.size(),
                              file.filename().string(), fmt::join(unknown, ", ")));
+  if (!tumours.empty())
+    warnings.add(fmt::format("{} in {} ignored: structures files hold normal anatomy; give the tumour with --tumor",
+                             fmt::join(tumours, " and "), file.filename().string()));
   std::array<int64_t, 256> counts{};
   for (uint8_t& x : v.data) {
     ++counts[x];
