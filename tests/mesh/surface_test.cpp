@@ -24,6 +24,12 @@ Mat3 diagonal(double x, double y, double z) {
   return Vec3(x, y, z).asDiagonal();
 }
 
+Mat3 gantry_tilt(double degrees) {
+  Mat3 d = Mat3::Identity();
+  d.col(2) = Vec3(0, std::sin(degrees * M_PI / 180), std::cos(degrees * M_PI / 180));
+  return d;
+}
+
 std::vector<GridCase> grid_cases() {
   return {
       {"iso_1mm", Vec3(1, 1, 1), Mat3::Identity()},
@@ -35,6 +41,8 @@ std::vector<GridCase> grid_cases() {
       {"ras_axes", Vec3(0.8, 0.8, 1.0), diagonal(-1, -1, 1)},
       // oblique and left-handed at once
       {"oblique_mirrored", Vec3(1.0, 0.8, 1.3), rotation(Vec3(-2, 1, 1), 50) * diagonal(1, -1, 1)},
+      // gantry tilt: the k axis sheared 15° towards posterior (D not orthonormal, see core.h)
+      {"gantry_tilt", Vec3(0.8, 0.8, 1.5), gantry_tilt(15)},
   };
 }
 
@@ -120,14 +128,19 @@ TEST_P(Box, VolumeWithinTwoPercent) {
   const auto& grid = GetParam();
   // A box of about 40 × 30 × 24 mm, axis-aligned in LPS (so oblique for the oblique grids).
   Vec3 size(40, 30, 24), pad = Vec3::Constant(5);
-  if (grid.direction.cwiseAbs() == Mat3::Identity()) {
-    // Axis-aligned voxels: faces halfway between voxel centres, so that the voxels hold exactly the
-    // box (a face on a row of centres would add half a voxel layer, several percent).
-    for (int a = 0; a < 3; ++a) {
-      size[a] = std::round(size[a] / grid.spacing_mm[a]) * grid.spacing_mm[a];
-      pad[a] = (std::round(pad[a] / grid.spacing_mm[a]) + 0.5) * grid.spacing_mm[a];
+  // Faces parallel to a family of voxel planes go halfway between two planes, so that the voxels
+  // hold exactly the box (a face on a plane of voxel centres would add half a voxel layer, several
+  // percent). Voxel plane family m has normal row m of D⁻¹ and lies spacing_m / |row m| apart.
+  const Mat3 to_index = grid.direction.inverse();
+  for (int a = 0; a < 3; ++a)
+    for (int m = 0; m < 3; ++m) {
+      const Vec3 normal = to_index.row(m).transpose();
+      if (std::abs(normal.normalized()[a]) > 1 - 1e-9) {
+        const double apart_mm = grid.spacing_mm[m] / normal.norm();
+        size[a] = std::round(size[a] / apart_mm) * apart_mm;
+        pad[a] = (std::round(pad[a] / apart_mm) + 0.5) * apart_mm;
+      }
     }
-  }
   const Vec3 lo(-20, 5, -12), hi = lo + size;
   const Geometry g = covering_grid(lo - pad, hi + pad, grid.spacing_mm, grid.direction);
   MaskVolume labels(g, 0);
