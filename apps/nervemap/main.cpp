@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
                                            cli::add_info_command(app, global),
                                            cli::add_convert_command(app, global)};
 
+  // --quiet works before or after the command name.
+  for (const auto& command : commands)
+    command.app->add_flag("-q,--quiet", global.quiet, "no progress or warning lines on the terminal");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -18,7 +18,7 @@ namespace {
 
 struct TaskList {
   const char* task;
-  int first_stable_id; // 0: the task's label ids are the stable ids
+  int first_stable_id;              // 0: the task's label ids are the stable ids
   std::vector<const char*> classes; // label value = position + 1
 };
 
@@ -262,9 +262,11 @@ std::string group_of(const std::string& n) {
   auto has = [&](const char* s) { return n.find(s) != std::string::npos; };
   if (has("cartilage"))
     return "cartilage";
-  if (has("vertebrae") || has("rib_") || n == "sacrum" || n == "sternum" || n == "skull" || has("clavicula") ||
-      has("scapula") || has("humerus") || has("femur") || n.rfind("hip_", 0) == 0 || n == "hyoid" ||
-      has("styloid") || has("zygomatic") || n == "mandible" || has("teeth") || n == "hard_palate")
+  auto starts = [&](const char* prefix) { return n.rfind(prefix, 0) == 0; };
+  if (starts("vertebrae_") || starts("rib_") || n == "sacrum" || n == "sternum" || n == "skull" ||
+      starts("clavicula_") || starts("scapula_") || starts("humerus_") || starts("femur_") ||
+      starts("hip_") || n == "hyoid" || starts("styloid_process_") || starts("zygomatic_arch_") ||
+      n == "mandible" || starts("teeth_") || n == "hard_palate")
     return "bone";
   if (has("artery") || n == "aorta" || n == "brachiocephalic_trunk")
     return "artery";
@@ -340,14 +342,14 @@ Rgb colour_of(const std::string& name, const std::string& group, int id) {
   if (auto it = table.find(base); it != table.end())
     return it->second;
   static const std::map<std::string, Rgb> by_group{{"bone", {230, 220, 190}},
-                                                    {"cartilage", {110, 190, 180}},
-                                                    {"artery", {210, 50, 50}},
-                                                    {"vein", {60, 100, 210}},
-                                                    {"airway", {160, 225, 245}},
-                                                    {"gland", {235, 200, 80}},
-                                                    {"muscle", {180, 110, 100}},
-                                                    {"nervous", {245, 215, 130}},
-                                                    {"organ", {170, 140, 200}}};
+                                                   {"cartilage", {110, 190, 180}},
+                                                   {"artery", {210, 50, 50}},
+                                                   {"vein", {60, 100, 210}},
+                                                   {"airway", {160, 225, 245}},
+                                                   {"gland", {235, 200, 80}},
+                                                   {"muscle", {180, 110, 100}},
+                                                   {"nervous", {245, 215, 130}},
+                                                   {"organ", {170, 140, 200}}};
   Rgb c = by_group.at(group);
   // A small id-dependent shade so neighbours of one group remain distinguishable.
   int shift = (id * 37) % 41 - 20;
@@ -407,21 +409,22 @@ const Catalogue& Catalogue::get() {
 
 const Structure* Catalogue::find(std::string_view name) const {
   std::string key = normalise(name);
-  auto it = std::lower_bound(by_name_.begin(), by_name_.end(), key, [](const auto& e, const std::string& k) {
-    return e.first < k;
-  });
+  auto it = std::lower_bound(
+      by_name_.begin(), by_name_.end(), key, [](const auto& e, const std::string& k) { return e.first < k; });
   return it != by_name_.end() && it->first == key ? &structures_[it->second] : nullptr;
 }
 
 const Structure* Catalogue::find(int id) const {
-  auto it = std::lower_bound(structures_.begin(), structures_.end(), id, [](const Structure& s, int v) { return s.id < v; });
+  auto it = std::lower_bound(
+      structures_.begin(), structures_.end(), id, [](const Structure& s, int v) { return s.id < v; });
   return it != structures_.end() && it->id == id ? &*it : nullptr;
 }
 
 const Structure& Catalogue::at(std::string_view name) const {
   if (const Structure* s = find(name))
     return *s;
-  throw InputError(fmt::format("unknown structure '{}' (not a TotalSegmentator class name of the supported tasks)", name));
+  throw InputError(
+      fmt::format("unknown structure '{}' (not a TotalSegmentator class name of the supported tasks)", name));
 }
 
 std::vector<std::string> Catalogue::tasks() const {
@@ -439,7 +442,8 @@ std::vector<std::pair<int, std::string>> Catalogue::task_classes(std::string_vie
         classes.emplace_back(int(i) + 1, list.classes[i]);
       return classes;
     }
-  throw InputError(fmt::format("unknown TotalSegmentator task '{}' (supported: {})", task, fmt::join(tasks(), ", ")));
+  throw InputError(
+      fmt::format("unknown TotalSegmentator task '{}' (supported: {})", task, fmt::join(tasks(), ", ")));
 }
 
 LabelTable Catalogue::output_table() const {

@@ -58,9 +58,12 @@ MaskVolume onto_ct_grid(MaskVolume mask, const Geometry& ct, bool resample, cons
     return mask;
   }
   if (!resample)
-    throw InputError(fmt::format("{} is on a different grid than the CT ({}; CT: {}); pass --resample-masks to "
-                                 "resample masks onto the CT grid (nearest neighbour)",
-                                 file.string(), mask.geometry.describe(), ct.describe()));
+    throw InputError(
+        fmt::format("{} is on a different grid than the CT ({}; CT: {}); pass --resample-masks to "
+                    "resample masks onto the CT grid (nearest neighbour)",
+                    file.string(),
+                    mask.geometry.describe(),
+                    ct.describe()));
   return resample_nearest(mask, ct);
 }
 
@@ -71,7 +74,8 @@ struct ReadMask {
   Warnings warnings;
 };
 
-StructureMap import_folder(const fs::path& dir, const Geometry& ct, const ImportOptions& options, Warnings& warnings) {
+StructureMap
+import_folder(const fs::path& dir, const Geometry& ct, const ImportOptions& options, Warnings& warnings) {
   std::vector<fs::path> files = nifti_files_in(dir);
   if (files.empty()) {
     // Structure zips may wrap the masks in one folder (design §9).
@@ -81,9 +85,10 @@ StructureMap import_folder(const fs::path& dir, const Geometry& ct, const Import
         subdirs.push_back(e.path());
     if (subdirs.size() == 1)
       return import_folder(subdirs[0], ct, options, warnings);
-    throw InputError(fmt::format("no .nii.gz masks found in {}; expected a TotalSegmentator output folder with one "
-                                 "<class>.nii.gz per structure",
-                                 dir.string()));
+    throw InputError(
+        fmt::format("no .nii.gz masks found in {}; expected a TotalSegmentator output folder with one "
+                    "<class>.nii.gz per structure",
+                    dir.string()));
   }
   const Catalogue& catalogue = Catalogue::get();
   std::vector<ReadMask> masks;
@@ -97,11 +102,12 @@ StructureMap import_folder(const fs::path& dir, const Geometry& ct, const Import
     masks.push_back({s, f, {}, {}});
   }
   if (!unknown.empty())
-    warnings.add(fmt::format("skipped {} mask file(s) whose names are not TotalSegmentator classes: {}", unknown.size(),
+    warnings.add(fmt::format("skipped {} mask file(s) whose names are not TotalSegmentator classes: {}",
+                             unknown.size(),
                              fmt::join(unknown, ", ")));
   if (masks.empty())
-    throw InputError(fmt::format("none of the masks in {} is named after a known structure (e.g. trachea.nii.gz)",
-                                 dir.string()));
+    throw InputError(fmt::format(
+        "none of the masks in {} is named after a known structure (e.g. trachea.nii.gz)", dir.string()));
 
   // Decode in parallel; each mask becomes a list of voxel offsets so that only one full volume is
   // held per thread (design §2: thirty full masks would not fit).
@@ -128,8 +134,10 @@ StructureMap import_folder(const fs::path& dir, const Geometry& ct, const Import
   for (size_t m = 0; m < masks.size(); ++m) {
     warnings.append(masks[m].warnings);
     if (auto [it, fresh] = by_id.emplace(masks[m].structure->id, m); !fresh)
-      warnings.add(fmt::format("{} and {} both name {}; their union is used", masks[it->second].file.filename().string(),
-                               masks[m].file.filename().string(), masks[m].structure->name));
+      warnings.add(fmt::format("{} and {} both name {}; their union is used",
+                               masks[it->second].file.filename().string(),
+                               masks[m].file.filename().string(),
+                               masks[m].structure->name));
     else
       out.table.add({masks[m].structure->id, masks[m].structure->name, masks[m].structure->rgb});
   }
@@ -137,8 +145,9 @@ StructureMap import_folder(const fs::path& dir, const Geometry& ct, const Import
   std::vector<size_t> order(masks.size());
   for (size_t i = 0; i < order.size(); ++i)
     order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return masks[a].voxels.size() > masks[b].voxels.size(); });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return masks[a].voxels.size() > masks[b].voxels.size();
+  });
   int64_t overlap = 0;
   std::string example;
   for (size_t m : order) {
@@ -153,8 +162,10 @@ StructureMap import_folder(const fs::path& dir, const Geometry& ct, const Import
     }
   }
   if (overlap > 0)
-    warnings.add(fmt::format("{} voxels belong to two structure masks (e.g. {}); the smaller structure keeps them",
-                             overlap, example));
+    warnings.add(
+        fmt::format("{} voxels belong to two structure masks (e.g. {}); the smaller structure keeps them",
+                    overlap,
+                    example));
   return out;
 }
 
@@ -189,7 +200,8 @@ LabelTable table_from_json(const fs::path& file) {
 
 //! The label table of a multilabel file: its own XML extension, else --label-table (a JSON file or a
 //! TotalSegmentator task name), else <stem>.json beside it.
-LabelTable multilabel_table(const fs::path& file, const LabelTable& from_header, const ImportOptions& options) {
+LabelTable
+multilabel_table(const fs::path& file, const LabelTable& from_header, const ImportOptions& options) {
   if (options.label_table_json) {
     const std::string arg = options.label_table_json->string();
     const auto tasks = Catalogue::get().tasks();
@@ -206,13 +218,18 @@ LabelTable multilabel_table(const fs::path& file, const LabelTable& from_header,
   fs::path beside = file.parent_path() / (nifti_stem(file) + ".json");
   if (fs::exists(beside))
     return table_from_json(beside);
-  throw InputError(fmt::format("{} has no label table: TotalSegmentator --ml files carry one in their header; for "
-                               "another multilabel file pass --label-table labels.json (or a task name such as "
-                               "total) or put {} beside it",
-                               file.string(), beside.filename().string()));
+  throw InputError(
+      fmt::format("{} has no label table: TotalSegmentator --ml files carry one in their header; for "
+                  "another multilabel file pass --label-table labels.json (or a task name such as "
+                  "total) or put {} beside it",
+                  file.string(),
+                  beside.filename().string()));
 }
 
-StructureMap import_multilabel(const fs::path& file, const Geometry& ct, const ImportOptions& options, Warnings& warnings) {
+StructureMap import_multilabel(const fs::path& file,
+                               const Geometry& ct,
+                               const ImportOptions& options,
+                               Warnings& warnings) {
   LabelTable header_table;
   MaskVolume v = io::read_nifti_labels(file, warnings, &header_table);
   LabelTable file_table = multilabel_table(file, header_table, options);
@@ -221,10 +238,14 @@ StructureMap import_multilabel(const fs::path& file, const Geometry& ct, const I
   const Catalogue& catalogue = Catalogue::get();
   std::array<uint8_t, 256> lut{};
   StructureMap out;
-  std::vector<std::string> unknown;
+  std::vector<std::string> unknown, tumours;
   for (const auto& label : file_table.labels()) {
     if (label.id <= 0 || label.id > 255)
       continue;
+    if (label.name == "GTVp" || label.name == "GTVn") {
+      tumours.push_back(label.name);
+      continue;
+    }
     const Structure* s = catalogue.find(label.name);
     if (!s) {
       unknown.push_back(label.name);
@@ -235,8 +256,15 @@ StructureMap import_multilabel(const fs::path& file, const Geometry& ct, const I
       out.table.add({s->id, s->name, s->rgb});
   }
   if (!unknown.empty())
-    warnings.add(fmt::format("skipped {} label(s) of {} that are not TotalSegmentator classes: {}", unknown.size(),
-                             file.filename().string(), fmt::join(unknown, ", ")));
+    warnings.add(fmt::format("skipped {} label(s) of {} that are not TotalSegmentator classes: {}",
+                             unknown.size(),
+                             file.filename().string(),
+                             fmt::join(unknown, ", ")));
+  if (!tumours.empty())
+    warnings.add(
+        fmt::format("{} in {} ignored: structures files hold normal anatomy; give the tumour with --tumor",
+                    fmt::join(tumours, " and "),
+                    file.filename().string()));
   std::array<int64_t, 256> counts{};
   for (uint8_t& x : v.data) {
     ++counts[x];
@@ -248,14 +276,18 @@ StructureMap import_multilabel(const fs::path& file, const Geometry& ct, const I
       nameless.push_back(value);
   if (!nameless.empty())
     warnings.add(fmt::format("label value(s) {} of {} have no name in the label table and were ignored",
-                             fmt::join(nameless, ", "), file.filename().string()));
+                             fmt::join(nameless, ", "),
+                             file.filename().string()));
   out.voxels = std::move(v);
   return out;
 }
 
 } // namespace
 
-StructureMap import_structures(const fs::path& path, const Geometry& ct, const ImportOptions& options, Warnings& warnings) {
+StructureMap import_structures(const fs::path& path,
+                               const Geometry& ct,
+                               const ImportOptions& options,
+                               Warnings& warnings) {
   if (!fs::exists(path))
     throw InputError(fmt::format("structures not found: {}", path.string()));
   if (fs::is_directory(path))
@@ -275,17 +307,15 @@ StructureMap import_structures(const fs::path& path, const Geometry& ct, const I
   return import_multilabel(path, ct, options, warnings);
 }
 
-StructureMap import_tumour(const fs::path& path,
-                           const Geometry& ct,
-                           bool binary_as_gtvn,
-                           bool resample_masks,
-                           Warnings& warnings) {
+StructureMap import_tumour(
+    const fs::path& path, const Geometry& ct, bool binary_as_gtvn, bool resample_masks, Warnings& warnings) {
   if (!fs::exists(path))
     throw InputError(fmt::format("tumour mask not found: {}", path.string()));
   if (fs::is_directory(path))
-    throw InputError(fmt::format("the tumour input {} is a folder; give one label map file (HECKTOR values 1 GTVp, "
-                                 "2 GTVn)",
-                                 path.string()));
+    throw InputError(
+        fmt::format("the tumour input {} is a folder; give one label map file (HECKTOR values 1 GTVp, "
+                    "2 GTVn)",
+                    path.string()));
   MaskVolume v = io::read_nifti_labels(path, warnings);
   v = onto_ct_grid(std::move(v), ct, resample_masks, path);
   std::array<int64_t, 256> counts{};
@@ -293,9 +323,11 @@ StructureMap import_tumour(const fs::path& path,
     ++counts[x];
   for (int value = 3; value < 256; ++value)
     if (counts[size_t(value)] > 0)
-      throw InputError(fmt::format("the tumour mask {} holds label value {}; expected HECKTOR values 1 (GTVp) and 2 "
-                                   "(GTVn) only",
-                                   path.string(), value));
+      throw InputError(
+          fmt::format("the tumour mask {} holds label value {}; expected HECKTOR values 1 (GTVp) and 2 "
+                      "(GTVn) only",
+                      path.string(),
+                      value));
   const bool binary = counts[2] == 0;
   std::array<uint8_t, 256> lut{};
   lut[kHecktorGtvp] = uint8_t(binary && binary_as_gtvn ? kGtvnId : kGtvpId);

@@ -121,4 +121,18 @@ bool is_zip(const fs::path& path);
 //! files (paths under `dest`).
 std::vector<fs::path> extract_zip(const fs::path& zip, const fs::path& dest, const ZipLimits& limits = {});
 
+// ----------------------------------------------------------------------------------------------
+// Streamlines (MRtrix3 .tck / .tsf) for the nerve paths
+
+//! Write streamlines (LPS mm in memory) as an MRtrix3 .tck file in RAS mm, the convention of MRtrix3
+//! and NiiVue (design §2): text header, float32 LE triplets, a NaN triplet after each streamline and an
+//! Inf triplet at the end.
+void write_tck(const fs::path& path, const std::vector<std::vector<Vec3>>& streamlines_lps);
+//! Read a .tck file back (LPS mm). InputError if it is not a valid float32 .tck file.
+std::vector<std::vector<Vec3>> read_tck(const fs::path& path);
+//! Write per-point values as an MRtrix3 track scalar file (.tsf) matching a .tck's streamlines.
+void write_tsf(const fs::path& path, const std::vector<std::vector<float>>& values);
+//! Read a .tsf file back.
+std::vector<std::vector<float>> read_tsf(const fs::path& path);
+
 } // namespace nervemap::io

@@ -73,6 +73,9 @@ public:
   //! the extreme), optionally restricted to one side of the midline.
   std::optional<Vec3> extreme(const std::string& name, const Vec3& dir, const std::string& half_side);
 
+  //! The laryngeal prominence: the upper end of the thyroid cartilage's anterior angle.
+  std::optional<Vec3> laryngeal_prominence();
+
   //! Midline x at level z: trachea / larynx / cricoid / oesophagus / vertebra centroid, else the global one.
   double midline_x(double z);
 
@@ -85,6 +88,7 @@ public:
   const LabelMap& labels() const { return labels_; }
 
 private:
+  std::optional<Vec3> find_laryngeal_prominence();
   const LabelMap& labels_;
   const CtVolume* ct_;
   std::array<StructureStats, 256> stats_{};
@@ -92,7 +96,9 @@ private:
   double h_ = 0.5;
   Vec2 lattice_origin_ = Vec2::Zero();
   std::mutex mutex_;
-  std::map<std::pair<int, int64_t>, Section> sections_; //!< (label, z in 1/100 mm) → section
+  std::map<std::pair<int, int64_t>, Section> sections_;          //!< (label, z in 1/100 mm) → section
+  std::map<std::string, std::pair<double, double>> part_ranges_; //!< "name/part" → (bottom, top) z
+  std::optional<std::optional<Vec3>> prominence_;
   double global_midline_x_ = 0;
 };
 

@@ -23,7 +23,9 @@ constexpr double kGrooveToleranceMm = 2.0;
 struct Anchor {
   Vec3 p;
   double sd_lateral = 2, sd_ap = 2;
-  double profile_slope = 0; //!< |d(offset)/dz| of a level profile at this point
+  //! In-plane movement of a level-dependent offset when the levels shift by the cranio-caudal SD (half the
+  //! difference between the offsets at z ± SD): the posture term of the corridor.
+  double profile_shift_mm = 0;
 };
 
 struct Course {
@@ -178,18 +180,33 @@ private:
     return z;
   }
 
-  //! Linear interpolation of a level profile at z (constant beyond the ends); slope via `slope`.
-  std::optional<double>
-  profile_value(const LevelProfile& prof, const std::string& side, double z, double* slope) {
+  //! A level profile's points (z, value) in the rule's listed order, forced monotonic in z with ≥ 5 mm
+  //! steps: when two sources disagree about which level is higher (e.g. where the right recurrent nerve
+  //! joins the groove versus its offset at C7), the later point is moved, not reordered [D].
+  const std::vector<std::pair<double, double>>& resolved(const LevelProfile& prof, const std::string& side) {
+    auto key = std::make_pair(&prof, side);
+    if (auto it = profiles_.find(key); it != profiles_.end())
+      return it->second;
     std::vector<std::pair<double, double>> pts;
     for (const auto& [lv, q] : prof.points)
       if (auto lz = level(lv, side))
         pts.emplace_back(*lz, q.value);
+    if (pts.size() >= 2) {
+      const double dir = pts.back().first >= pts.front().first ? 1.0 : -1.0;
+      constexpr double kMinStepMm = 5.0;
+      for (size_t i = 1; i < pts.size(); ++i)
+        if ((pts[i].first - pts[i - 1].first) * dir < kMinStepMm)
+          pts[i].first = pts[i - 1].first + dir * kMinStepMm;
+      std::sort(pts.begin(), pts.end());
+    }
+    return profiles_.emplace(key, std::move(pts)).first->second;
+  }
+
+  //! Linear interpolation of a level profile at z (constant beyond the ends).
+  std::optional<double> profile_value(const LevelProfile& prof, const std::string& side, double z) {
+    const auto& pts = resolved(prof, side);
     if (pts.empty())
       return std::nullopt;
-    std::sort(pts.begin(), pts.end());
-    if (slope)
-      *slope = 0;
     if (z <= pts.front().first)
       return pts.front().second;
     if (z >= pts.back().first)
@@ -198,15 +215,14 @@ private:
       if (z <= pts[i].first) {
         const double dz = pts[i].first - pts[i - 1].first;
         const double f = dz > 1e-9 ? (z - pts[i - 1].first) / dz : 0.0;
-        if (slope && dz > 1e-9)
-          *slope = (pts[i].second - pts[i - 1].second) / dz;
         return pts[i - 1].second + f * (pts[i].second - pts[i - 1].second);
       }
     return pts.back().second;
   }
 
   // ---------------------------------------------------------------- per-plane placement
-  std::optional<Anchor> place(const Placement& p, const std::string& side, double z, std::string& why) {
+  std::optional<Anchor>
+  place(const Placement& p, const std::string& side, double z, double cc_sd, std::string& why) {
     Anchor anchor;
     anchor.sd_lateral = p.sd_lateral_mm.value;
     anchor.sd_ap = p.sd_anteroposterior_mm.value;
@@ -231,12 +247,14 @@ private:
         }
         base = *g;
         if (auto it = p.offset_profile.find(side); it != p.offset_profile.end()) {
-          double s_lat = 0, s_ant = 0;
-          const double lat = profile_value(it->second.first, side, z, &s_lat).value_or(0.0);
-          const double ant = profile_value(it->second.second, side, z, &s_ant).value_or(0.0);
-          base += xy(direction_vector(Direction::lateral, side)) * lat +
-                  xy(direction_vector(Direction::anterior, side)) * ant;
-          anchor.profile_slope = std::hypot(s_lat, s_ant);
+          auto offset_at = [&](double zz) {
+            return Vec2(profile_value(it->second.first, side, zz).value_or(0.0),
+                        profile_value(it->second.second, side, zz).value_or(0.0));
+          };
+          const Vec2 o = offset_at(z);
+          base += xy(direction_vector(Direction::lateral, side)) * o.x() +
+                  xy(direction_vector(Direction::anterior, side)) * o.y();
+          anchor.profile_shift_mm = 0.5 * (offset_at(z + cc_sd) - offset_at(z - cc_sd)).norm();
         }
       }
     } else { // surface
@@ -253,17 +271,17 @@ private:
         const Vec2 across = xy(direction_vector(Direction::lateral, side));
         auto [medial_border, lateral_border] = s.extent(across);
         const bool from_lateral = p.along_from == Direction::lateral;
-        double slope = 0, u;
-        if (!p.along_fraction.empty()) {
-          const double f = profile_value(p.along_fraction, side, z, &slope).value_or(0.5);
-          u = from_lateral ? lateral_border - f * (lateral_border - medial_border)
-                           : medial_border + f * (lateral_border - medial_border);
-          slope *= lateral_border - medial_border;
-        } else {
-          const double mm = profile_value(p.along_mm, side, z, &slope).value_or(0.0);
-          u = from_lateral ? lateral_border - mm : medial_border + mm;
-        }
-        anchor.profile_slope = std::abs(slope);
+        const double width = lateral_border - medial_border;
+        auto position_at = [&](double zz) {
+          if (!p.along_fraction.empty()) {
+            const double f = profile_value(p.along_fraction, side, zz).value_or(0.5);
+            return from_lateral ? lateral_border - f * width : medial_border + f * width;
+          }
+          const double mm = profile_value(p.along_mm, side, zz).value_or(0.0);
+          return from_lateral ? lateral_border - mm : medial_border + mm;
+        };
+        const double u = position_at(z);
+        anchor.profile_shift_mm = 0.5 * std::abs(position_at(z + cc_sd) - position_at(z - cc_sd));
         base = s.extreme_at(dir, across, u);
       }
     }
@@ -344,7 +362,7 @@ private:
       std::optional<Anchor> a;
       for (const auto& p : placement) {
         std::string why;
-        a = place(p, side, z, why);
+        a = place(p, side, z, rule.craniocaudal_sd_mm.value, why);
         if (a)
           break;
         if (first_reason.empty())
@@ -601,10 +619,12 @@ private:
             nearest = i;
           }
         const Anchor& a = c.anchors[first + nearest];
+        // Posture term: per-plane rules move with their landmarks, so only a level-dependent offset shifts;
+        // waypoint courses shift perpendicular to themselves by the level SD times their horizontal run.
         const Vec3 tangent = (fine[k1] - fine[k]).normalized();
-        const double cc_slope = c.by_z ? a.profile_slope : std::hypot(tangent.x(), tangent.y());
+        const double posture = c.by_z ? a.profile_shift_mm : cc_sd * std::hypot(tangent.x(), tangent.y());
         const double sd2 = std::max(a.sd_lateral * a.sd_lateral, a.sd_ap * a.sd_ap) + seg_sd * seg_sd +
-                           std::pow(kGapSdPerMm * du, 2) + std::pow(cc_sd * cc_slope, 2);
+                           std::pow(kGapSdPerMm * du, 2) + posture * posture;
         out.path.push_back(p);
         out.r95.push_back(kChi2d95 * std::sqrt(sd2) + rule.radius_mm.value);
       }
@@ -687,6 +707,7 @@ private:
   Warnings& warnings_;
   bool aberrant_right_subclavian_ = false;
   std::string goitre_;
+  std::map<std::pair<const LevelProfile*, std::string>, std::vector<std::pair<double, double>>> profiles_;
 };
 
 //! Nerves whose waypoints follow another nerve come after it.

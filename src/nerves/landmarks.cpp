@@ -23,6 +23,14 @@ Vec3 direction_vector(Direction d, const std::string& side, const Vec2& axis) {
     return Vec3(0, 0, 1);
   case Direction::inferior:
     return Vec3(0, 0, -1);
+  case Direction::anterolateral:
+    return Vec3(lateral, -1, 0).normalized();
+  case Direction::posterolateral:
+    return Vec3(lateral, 1, 0).normalized();
+  case Direction::anteromedial:
+    return Vec3(-lateral, -1, 0).normalized();
+  case Direction::posteromedial:
+    return Vec3(-lateral, 1, 0).normalized();
   case Direction::axis_posterior:
   case Direction::axis_anterior: {
     Vec2 n(-axis.y(), axis.x()); // perpendicular to the a→b axis in the axial plane
@@ -282,6 +290,43 @@ Landmarks::extreme(const std::string& name, const Vec3& dir, const std::string& 
   return sum / double(points.size());
 }
 
+std::optional<Vec3> Landmarks::laryngeal_prominence() {
+  if (!prominence_)
+    prominence_ = find_laryngeal_prominence();
+  return *prominence_;
+}
+
+std::optional<Vec3> Landmarks::find_laryngeal_prominence() {
+  // The prominence is the upper end of the thyroid cartilage's anterior angle: among the voxels within
+  // 2 mm of the most anterior one, the most cranial (a flat-fronted angle must not average downward).
+  const StructureStats* st = stats("thyroid_cartilage");
+  if (!st)
+    return std::nullopt;
+  const int label = id("thyroid_cartilage");
+  const Geometry& g = geometry();
+  std::vector<Vec3> points;
+  double y_min = 1e300;
+  for (int64_t k = st->index_min[2]; k <= st->index_max[2]; ++k)
+    for (int64_t j = st->index_min[1]; j <= st->index_max[1]; ++j)
+      for (int64_t i = st->index_min[0]; i <= st->index_max[0]; ++i)
+        if (labels_.voxels.at(i, j, k) == label) {
+          points.push_back(g.index_to_lps(Vec3(double(i), double(j), double(k))));
+          y_min = std::min(y_min, points.back().y());
+        }
+  double z_max = -1e300;
+  for (const auto& p : points)
+    if (p.y() <= y_min + 2.0)
+      z_max = std::max(z_max, p.z());
+  Vec3 sum = Vec3::Zero();
+  int n = 0;
+  for (const auto& p : points)
+    if (p.y() <= y_min + 2.0 && p.z() >= z_max - 0.5 * g.spacing.maxCoeff()) {
+      sum += p;
+      ++n;
+    }
+  return sum / double(n);
+}
+
 double Landmarks::midline_x(double z) {
   for (const char* name : {"trachea", "larynx_air", "cricoid_cartilage", "thyroid_cartilage", "esophagus"}) {
     if (!present(name))
@@ -302,7 +347,32 @@ std::optional<double> Landmarks::level_z(const Level& level, const std::string& 
       why = fmt::format("{} absent", name);
       return std::nullopt;
     }
-    const double top = s->lps_max.z(), bottom = s->lps_min.z();
+    double top = s->lps_max.z(), bottom = s->lps_min.z();
+    if (!level.part.empty()) {
+      // Only the anterior or posterior half (about the structure's centroid), e.g. the cricoid arch.
+      const std::string key = name + "/" + level.part;
+      auto it = part_ranges_.find(key);
+      if (it == part_ranges_.end()) {
+        const int label = id(name);
+        const double y_mid = centroid(name).y();
+        const bool anterior = level.part == "anterior";
+        double lo = 1e300, hi = -1e300;
+        const Geometry& g = geometry();
+        for (int64_t k = s->index_min[2]; k <= s->index_max[2]; ++k)
+          for (int64_t j = s->index_min[1]; j <= s->index_max[1]; ++j)
+            for (int64_t i = s->index_min[0]; i <= s->index_max[0]; ++i)
+              if (labels_.voxels.at(i, j, k) == label) {
+                const Vec3 p = g.index_to_lps(Vec3(double(i), double(j), double(k)));
+                if ((p.y() < y_mid) == anterior) {
+                  lo = std::min(lo, p.z());
+                  hi = std::max(hi, p.z());
+                }
+              }
+        it = part_ranges_.emplace(key, std::make_pair(lo, hi)).first;
+      }
+      bottom = it->second.first;
+      top = it->second.second;
+    }
     if (level.kind == "top")
       return top + offset;
     if (level.kind == "bottom")
@@ -347,7 +417,7 @@ std::optional<double> Landmarks::level_z(const Level& level, const std::string& 
     return std::nullopt;
   }
   if (level.kind == "laryngeal_prominence") {
-    auto p = extreme("thyroid_cartilage", Vec3(0, -1, 0), "");
+    auto p = laryngeal_prominence();
     if (!p) {
       why = "thyroid_cartilage absent";
       return std::nullopt;

@@ -51,6 +51,10 @@ enum class Direction {
   medial,
   superior,
   inferior,
+  anterolateral, //!< in-plane diagonals, e.g. the anterior (free) border of the trapezius
+  posterolateral,
+  anteromedial,
+  posteromedial,
   axis_posterior,
   axis_anterior
 };
@@ -68,6 +72,8 @@ struct Level {
   std::string structure; //!< for top/bottom/middle/fraction (may contain <side>)
   Quantity fraction;     //!< kind == fraction: 0 = top, 1 = bottom
   Quantity offset_mm;    //!< added toward superior (value 0 when absent)
+  std::string
+      part; //!< "", "anterior" or "posterior": only that half of the structure (e.g. the cricoid arch)
   std::string describe() const;
 };
 

@@ -90,14 +90,19 @@ public:
                                                         {"medial", Direction::medial},
                                                         {"superior", Direction::superior},
                                                         {"inferior", Direction::inferior},
+                                                        {"anterolateral", Direction::anterolateral},
+                                                        {"posterolateral", Direction::posterolateral},
+                                                        {"anteromedial", Direction::anteromedial},
+                                                        {"posteromedial", Direction::posteromedial},
                                                         {"axis_posterior", Direction::axis_posterior},
                                                         {"axis_anterior", Direction::axis_anterior}};
     std::string s = text(n, c);
     auto it = names.find(s);
     if (it == names.end())
-      c.fail(fmt::format("unknown direction '{}' (anterior, posterior, lateral, medial, superior, inferior, "
-                         "axis_posterior, axis_anterior)",
-                         s));
+      c.fail(fmt::format(
+          "unknown direction '{}' (anterior, posterior, lateral, medial, superior, inferior, "
+          "anterolateral, posterolateral, anteromedial, posteromedial, axis_posterior, axis_anterior)",
+          s));
     return it->second;
   }
 
@@ -142,6 +147,13 @@ public:
       c.fail("no level given (top_of, bottom_of, middle_of, fraction_of or level)");
     if (l.kind == "fraction")
       l.fraction = quantity(need(n, "value", c), c / "value");
+    if (n["part"]) {
+      l.part = text(n["part"], c / "part");
+      if (l.part != "anterior" && l.part != "posterior")
+        (c / "part").fail("part is anterior or posterior");
+      if (l.structure.empty())
+        (c / "part").fail("part applies to a structure's level (top_of, bottom_of, middle_of, fraction_of)");
+    }
     if (n["offset_mm"])
       l.offset_mm = quantity(n["offset_mm"], c / "offset_mm");
     else
@@ -378,6 +390,8 @@ std::string Level::describe() const {
     base = fmt::format("{:.2f} down {}", fraction.value, structure);
   else
     base = kind;
+  if (!part.empty())
+    base += " (" + part + " part)";
   if (offset_mm.value != 0)
     base += fmt::format(" {:+.1f} mm", offset_mm.value);
   return base;

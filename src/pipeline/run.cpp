@@ -1,5 +1,6 @@
 #include "anatomy/anatomy.h"
 #include "io/io.h"
+#include "pipeline/outputs.h"
 #include "pipeline/pipeline.h"
 #include "report/report.h"
 #include "risk/risk.h"
@@ -79,6 +80,9 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
   for (size_t i = 0; i < risks.size(); ++i)
     risk::fill_json(result.report["nerves"][i], risks[i], thresholds);
   report::validate_report(result.report);
+  write_ct(o.out, ct.volume, tx, result.written);
+  write_labels(o.out, structures, tumour ? &*tumour : nullptr, tx, result.written);
+  write_nerve_tracts(o.out, result.report, tx, result.written);
   const fs::path report_path = o.out / "report.json";
   report::write_json(report_path, result.report);
   tx.created(report_path);

@@ -101,6 +101,9 @@ TEST(Catalogue, ColoursPairLeftAndRightAndSeparateVesselKinds) {
   EXPECT_EQ(c.find("common_carotid_artery_left")->group, "artery");
   EXPECT_EQ(c.find("thyroid_cartilage")->group, "cartilage");
   EXPECT_EQ(c.find("hyoid")->group, "bone");
+  EXPECT_EQ(c.find("levator_scapulae_left")->group, "muscle"); // not the scapula
+  EXPECT_EQ(c.find("scapula_left")->group, "bone");
+  EXPECT_EQ(c.find("costal_cartilages")->group, "cartilage");
 }
 
 TEST(Catalogue, OutputTableHasStructuresAndTumours) {

@@ -1,0 +1,30 @@
+// Internal to the pipeline module (not a public header): writers of a case's output files.
+#pragma once
+
+#include "anatomy/anatomy.h"
+#include "core/core.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace nervemap::pipeline {
+
+namespace fs = std::filesystem;
+
+//! labels.nii.gz (structures + tumours on the CT grid, CaretExtension table) and labels.json. Paints the
+//! tumour into `structures` in place (saves a second full-size volume).
+void write_labels(const fs::path& dir,
+                  anatomy::StructureMap& structures,
+                  const anatomy::StructureMap* tumour,
+                  OutputTransaction& tx,
+                  std::vector<fs::path>& written);
+//! ct.nii.gz: the CT as nervemap read it (int16 HU), for the viewer.
+void write_ct(const fs::path& dir, const CtVolume& ct, OutputTransaction& tx, std::vector<fs::path>& written);
+//! nerves.tck (RAS) with nerves_r95.tsf and, with a tumour, nerves_distance.tsf.
+void write_nerve_tracts(const fs::path& dir,
+                        const nlohmann::json& report,
+                        OutputTransaction& tx,
+                        std::vector<fs::path>& written);
+
+} // namespace nervemap::pipeline
