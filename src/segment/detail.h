@@ -378,6 +378,9 @@ struct TsTask {
 //! The parameters of a task; `variant` is "" (default), "fast" (total 3 mm) or "fastest" (total 6 mm, the
 //! crop pass). Throws InputError for an unknown task.
 TsTask ts_task(const std::string& name, const std::string& variant = "");
+//! The task's models that a roi_subset needs (all when it is empty): TotalSegmentator runs only the part
+//! models that segment one of its classes (nnunet.py, nnUNet_predict_image).
+std::vector<TsModel> ts_models_for(const TsTask& task, const std::vector<std::string>& roi_subset);
 //! <weights>/DatasetNNN_*/<trainer>__<plans>__<configuration>, with a download hint when missing.
 fs::path ts_model_dir(const fs::path& weights, const TsModel& model, const std::string& task);
 

@@ -332,8 +332,50 @@ std::vector<double> resample_channel(const double* in,
 std::vector<double> ndimage_zoom_corners(const double* in, const Shape3& in_shape, const Shape3& out_shape, int order) {
   if (order != 0 && order != 1 && order != 3)
     throw InputError(fmt::format("resampling order {} is not supported (0, 1 or 3)", order));
-  return zoom_separable(in, {in_shape[0], in_shape[1], in_shape[2]}, {out_shape[0], out_shape[1], out_shape[2]},
-                        order, false);
+  if (order == 3)
+    return zoom_separable(in, {in_shape[0], in_shape[1], in_shape[2]}, {out_shape[0], out_shape[1], out_shape[2]},
+                          order, false);
+  // Orders 0 and 1 in scipy's own arithmetic (ni_interpolation.c, NI_ZoomShift): per output voxel the sum
+  // over the 2³ taps (last axis fastest) of ((value · w0) · w1) · w2, with w1 = 1 − w0. TotalSegmentator
+  // truncates the result to int32, so a result that scipy rounds to 326.99999999999994 must stay below 327.
+  const int n = order + 1;
+  std::array<std::vector<int64_t>, 3> taps;
+  std::array<std::vector<double>, 3> weights;
+  for (int a = 0; a < 3; ++a) {
+    const int64_t len = in_shape[size_t(a)], out_len = out_shape[size_t(a)];
+    const double zoom = out_len > 1 ? double(len - 1) / double(out_len - 1) : 1.0;
+    for (int64_t o = 0; o < out_len; ++o) {
+      const double cc = std::clamp(double(o) * zoom, 0.0, double(len - 1));
+      const int64_t start = order == 1 ? int64_t(std::floor(cc)) : int64_t(std::floor(cc + 0.5));
+      const double t = cc - std::floor(order == 1 ? cc : cc + 0.5);
+      const double w0 = order == 1 ? 1.0 - t : 1.0;
+      for (int k = 0; k < n; ++k) {
+        taps[size_t(a)].push_back(std::clamp<int64_t>(start + k, 0, len - 1));
+        weights[size_t(a)].push_back(k == 0 ? w0 : 1.0 - w0);
+      }
+    }
+  }
+  std::vector<double> out(size_t(out_shape[0] * out_shape[1] * out_shape[2]));
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t o0 = 0; o0 < out_shape[0]; ++o0)
+    for (int64_t o1 = 0; o1 < out_shape[1]; ++o1)
+      for (int64_t o2 = 0; o2 < out_shape[2]; ++o2) {
+        double t = 0.0;
+        for (int a = 0; a < n; ++a)
+          for (int b = 0; b < n; ++b)
+            for (int c = 0; c < n; ++c) {
+              double coeff = in[(taps[0][size_t(o0 * n + a)] * in_shape[1] + taps[1][size_t(o1 * n + b)]) * in_shape[2] +
+                                taps[2][size_t(o2 * n + c)]];
+              if (order > 0) {
+                coeff *= weights[0][size_t(o0 * n + a)];
+                coeff *= weights[1][size_t(o1 * n + b)];
+                coeff *= weights[2][size_t(o2 * n + c)];
+              }
+              t += coeff;
+            }
+        out[size_t((o0 * out_shape[1] + o1) * out_shape[2] + o2)] = t;
+      }
+  return out;
 }
 
 } // namespace nervemap::segment::detail

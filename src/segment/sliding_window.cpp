@@ -254,7 +254,7 @@ Logits sliding_window(Network& network,
         }
   if (overflow)
     throw InputError("the network produced logits too large for nnU-Net's half-precision accumulation (inf); "
-                     "this model needs float32 accumulation (--fp32)");
+                     "run it with float32 accumulation (--fp32-accumulation)");
   (void)skipped;
   return out;
 }

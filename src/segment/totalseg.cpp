@@ -138,6 +138,18 @@ TsTask ts_task(const std::string& name, const std::string& variant) {
   return t;
 }
 
+std::vector<TsModel> ts_models_for(const TsTask& task, const std::vector<std::string>& roi_subset) {
+  std::vector<TsModel> models;
+  for (const auto& m : task.models) {
+    bool useful = roi_subset.empty();
+    for (const auto& [id, name] : m.classes)
+      useful = useful || std::find(roi_subset.begin(), roi_subset.end(), name) != roi_subset.end();
+    if (useful)
+      models.push_back(m);
+  }
+  return models;
+}
+
 fs::path ts_model_dir(const fs::path& weights, const TsModel& model, const std::string& task) {
   const std::string run = model.trainer + "__" + model.plans + "__" + model.configuration;
   std::error_code ec;
@@ -354,16 +366,7 @@ MaskVolume ts_predict(const TsTask& task, const CtVolume& ct, const TsRun& run, 
       run.progress(stage, f);
   };
   const auto& catalogue = anatomy::Catalogue::get();
-  // Which models to run: with a roi_subset only the parts that segment one of its classes.
-  std::vector<TsModel> models;
-  for (const auto& m : task.models) {
-    bool useful = run.task.roi_subset.empty();
-    for (const auto& [id, name] : m.classes)
-      useful = useful || std::find(run.task.roi_subset.begin(), run.task.roi_subset.end(), name) !=
-                             run.task.roi_subset.end();
-    if (useful)
-      models.push_back(m);
-  }
+  const std::vector<TsModel> models = ts_models_for(task, run.task.roi_subset);
   std::vector<fs::path> dirs;
   for (const auto& m : models) // fail before any work when weights are missing
     dirs.push_back(ts_model_dir(run.weights, m, task.name));
@@ -527,7 +530,7 @@ Segmentation predict_task(const std::string& task,
     const anatomy::Structure* st = catalogue.find(name);
     s.table.add({id, name, st ? st->rgb : Rgb{128, 128, 128}});
   }
-  for (const auto& m : spec.models)
+  for (const auto& m : ts_models_for(spec, task_options.roi_subset))
     s.models.push_back(m.folder);
   return s;
 }

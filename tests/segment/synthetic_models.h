@@ -12,7 +12,9 @@
 
 #include "fixtures.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace nervemap::segment::test {
 
@@ -220,7 +222,7 @@ inline void write_model_folder(const fs::path& dir,
         {"nonlin", "torch.nn.LeakyReLU"},
         {"nonlin_kwargs", {{"inplace", true}}}}},
       {"_kw_requires_import", {"conv_op", "norm_op", "dropout_op", "nonlin"}}};
-  nlohmann::json config{{"patch_size", {16, 16, 16}},
+  nlohmann::json config{{"patch_size", {32, 32, 32}},
                         {"spacing", {spacing_zyx[0], spacing_zyx[1], spacing_zyx[2]}},
                         {"normalization_schemes", {"CTNormalization"}},
                         {"use_mask_for_norm", {false}},
