@@ -163,3 +163,20 @@ TEST(SegmentCli, TotalSegmentatorTaskFromASyntheticHome) {
                              "--models", home.path(), "--out", out2.path()}),
                1, "unknown TotalSegmentator task");
 }
+
+TEST(SegmentCli, RunSegmentsWithModelsBeforeTheNerves) {
+  TempDir home;
+  write_synthetic_home(home.path(), default_choices(), {291, 292, 293, 294, 295});
+  TempDir cases;
+  io::write_nifti(cases / "ct.nii.gz", synthetic_ct(Mat3::Identity(), {28, 24, 24}));
+  TempDir out;
+  auto r = run_nervemap({"run", "--ct", (cases / "ct.nii.gz").string(), "--models", home.path(), "--out",
+                         out.path(), "--threads", "2", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nervemap::test::read_json(out / "report.json");
+  ASSERT_TRUE(report["software"]["models"].is_array());
+  EXPECT_FALSE(report["software"]["models"].empty());
+  EXPECT_EQ(report["software"]["models"][0], "Dataset297_TotalSegmentator_total_3mm_1559subj");
+  // Neither structures nor models: one clear error.
+  expect_error(run_nervemap({"run", "--ct", (cases / "ct.nii.gz").string(), "--out", out.path()}), 1, "--models");
+}
