@@ -4,17 +4,18 @@
 
 #include "anatomy/anatomy.h"
 #include "io/io.h"
+#include "mesh/mesh.h"
 #include "report/report.h"
 
 #include <fmt/format.h>
 
 namespace nervemap::pipeline {
 
-void write_labels(const fs::path& dir,
-                  anatomy::StructureMap& structures,
-                  const anatomy::StructureMap* tumour,
-                  OutputTransaction& tx,
-                  std::vector<fs::path>& written) {
+LabelTable write_labels(const fs::path& dir,
+                        anatomy::StructureMap& structures,
+                        const anatomy::StructureMap* tumour,
+                        OutputTransaction& tx,
+                        std::vector<fs::path>& written) {
   // Structures keep their catalogue ids, tumours overwrite with 201/202 (design §3).
   LabelTable table;
   const auto& catalogue = anatomy::Catalogue::get();
@@ -42,6 +43,27 @@ void write_labels(const fs::path& dir,
   report::write_json(json_path, json);
   tx.created(json_path);
   written.push_back(json_path);
+  return table;
+}
+
+void write_meshes(const fs::path& dir,
+                  const LabelMap& labels,
+                  OutputTransaction& tx,
+                  std::vector<fs::path>& written) {
+  const auto meshes = mesh::extract_all(labels);
+  for (const auto& [name, m] : meshes) {
+    if (m.empty())
+      continue;
+    const Label* label = labels.table.find(name);
+    const mesh::Rgba colour{label->rgb[0], label->rgb[1], label->rgb[2], 255};
+    const fs::path mz3 = dir / ("mesh_" + name + ".mz3"), stl = dir / ("mesh_" + name + ".stl");
+    mesh::write_mz3(m, mz3, colour);
+    tx.created(mz3);
+    written.push_back(mz3);
+    mesh::write_stl(m, stl, name);
+    tx.created(stl);
+    written.push_back(stl);
+  }
 }
 
 void write_ct(const fs::path& dir,

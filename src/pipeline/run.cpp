@@ -64,7 +64,8 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
     risk::fill_json(result.report["nerves"][i], risks[i], thresholds);
   report::validate_report(result.report);
   write_ct(o.out, ct.volume, tx, result.written);
-  write_labels(o.out, structures, tumour ? &*tumour : nullptr, tx, result.written);
+  structures.table = write_labels(o.out, structures, tumour ? &*tumour : nullptr, tx, result.written);
+  write_meshes(o.out, structures, tx, result.written);
   write_nerve_tracts(o.out, result.report, tx, result.written);
   const fs::path report_path = o.out / "report.json";
   report::write_json(report_path, result.report);
