@@ -19,8 +19,14 @@ LabelTable write_labels(const fs::path& dir,
                         const anatomy::StructureMap* tumour,
                         OutputTransaction& tx,
                         std::vector<fs::path>& written);
-//! ct.nii.gz: the CT as nervemap read it (int16 HU), for the viewer.
-void write_ct(const fs::path& dir, const CtVolume& ct, OutputTransaction& tx, std::vector<fs::path>& written);
+//! ct.nii.gz: the CT as nervemap read it, for the viewer. A gzipped NIfTI input whose header every reader
+//! interprets the same way is copied as it is (much faster than compressing the volume again); any
+//! other input (DICOM, plain or ambiguous NIfTI) is written as int16 HU with sform = qform.
+void write_ct(const fs::path& dir,
+              const CtVolume& ct,
+              const fs::path& source,
+              OutputTransaction& tx,
+              std::vector<fs::path>& written);
 //! nerves.tck (RAS) with nerves_r95.tsf and, with a tumour, nerves_distance.tsf.
 void write_nerve_tracts(const fs::path& dir,
                         const nlohmann::json& report,

@@ -63,9 +63,12 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
   for (size_t i = 0; i < risks.size(); ++i)
     risk::fill_json(result.report["nerves"][i], risks[i], thresholds);
   report::validate_report(result.report);
-  write_ct(o.out, ct.volume, tx, result.written);
+  write_ct(o.out, ct.volume, o.ct, tx, result.written);
+  report_progress("writing", 0.92);
   structures.table = write_labels(o.out, structures, tumour ? &*tumour : nullptr, tx, result.written);
+  report_progress("writing", 0.94);
   write_meshes(o.out, structures, tx, result.written);
+  report_progress("writing", 0.98);
   write_nerve_tracts(o.out, result.report, tx, result.written);
   const fs::path report_path = o.out / "report.json";
   report::write_json(report_path, result.report);
