@@ -41,7 +41,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1200
 
 bench: build
-	@for b in $(BUILD)/bench/*_bench; do [ -x "$$b" ] && "$$b"; done; true
+	@for b in $(BUILD)/bin/*_bench; do echo "== $$b"; "$$b" || exit 1; done
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
