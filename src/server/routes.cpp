@@ -300,6 +300,15 @@ void add_api_routes(httplib::Server& http, Context& c) {
   http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty() || !starts_with(req.path, "/api/"))
       return httplib::Server::HandlerResponse::Unhandled;
+    // A path under /api/cases/ that matched no route: a malformed id is 400, as on the routes.
+    constexpr std::string_view cases = "/api/cases/";
+    if (res.status == 404 && starts_with(req.path, cases)) {
+      const std::string rest = req.path.substr(cases.size());
+      if (!valid_case_id(rest.substr(0, rest.find('/')))) {
+        send_error(res, 400, "malformed case id");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     send_error(res, res.status, res.status == 404 ? "no such API route" : "request refused");
     return httplib::Server::HandlerResponse::Handled;
   }));
