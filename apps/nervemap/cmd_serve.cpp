@@ -33,7 +33,7 @@ std::optional<std::string> read_token(const std::string& token_file, const Globa
     std::string token = trim(std::string((std::istreambuf_iterator<char>(in)), {}));
     if (token.empty())
       throw InputError(fmt::format("the token file {} is empty", token_file));
-    struct stat st{};
+    struct stat st {};
     if (::stat(token_file.c_str(), &st) == 0 && (st.st_mode & 0077))
       print_warning(global, fmt::format("{} can be read by other users (chmod 600 it)", token_file));
     return token;
@@ -74,54 +74,56 @@ Command add_serve_command(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--max-zip-entries", a->max_zip_entries, "most files in an uploaded zip (default 20000)")
       ->check(CLI::Range(uint64_t(1), uint64_t(10000000)));
   sub->add_option("--web", a->web, "folder of the viewer's files (default: beside the binary)");
-  return {sub, [a, &global]() {
-            server::ServerOptions o;
-            o.host = a->host;
-            o.port = a->port;
-            o.data_dir = a->data;
-            o.token = read_token(a->token_file, global);
-            o.retention_days = a->retention_days;
-            o.workers = a->workers;
-            o.web_dir = a->web.empty() ? default_web_dir() : fs::path(a->web);
-            o.limits.max_upload_bytes = a->max_upload_mb << 20;
-            o.limits.zip.max_total_bytes = a->max_unpacked_mb << 20;
-            o.limits.zip.max_entries = a->max_zip_entries;
-            o.log = [&global](const std::string& line) { print_status(global, line); };
-            if (!server::is_loopback_host(o.host))
-              print_warning(global,
-                            fmt::format("listening on {}: other machines can reach this service; every API call "
-                                        "needs the token, but traffic is plain HTTP — put it behind a TLS proxy",
-                                        o.host));
-            if (!fs::exists(o.web_dir / "index.html"))
-              print_warning(global, fmt::format("no viewer in {}: the API works, the browser viewer does not",
-                                                o.web_dir.string()));
+  return {
+      sub, [a, &global]() {
+        server::ServerOptions o;
+        o.host = a->host;
+        o.port = a->port;
+        o.data_dir = a->data;
+        o.token = read_token(a->token_file, global);
+        o.retention_days = a->retention_days;
+        o.workers = a->workers;
+        o.web_dir = a->web.empty() ? default_web_dir() : fs::path(a->web);
+        o.limits.max_upload_bytes = a->max_upload_mb << 20;
+        o.limits.zip.max_total_bytes = a->max_unpacked_mb << 20;
+        o.limits.zip.max_entries = a->max_zip_entries;
+        o.log = [&global](const std::string& line) { print_status(global, line); };
+        if (!server::is_loopback_host(o.host))
+          print_warning(global,
+                        fmt::format("listening on {}: other machines can reach this service; every API call "
+                                    "needs the token, but traffic is plain HTTP — put it behind a TLS proxy",
+                                    o.host));
+        if (!fs::exists(o.web_dir / "index.html"))
+          print_warning(
+              global,
+              fmt::format("no viewer in {}: the API works, the browser viewer does not", o.web_dir.string()));
 
-            // SIGINT/SIGTERM are taken by one thread that stops the server; block them everywhere else
-            // (threads inherit the mask) before any thread starts.
-            sigset_t signals;
-            sigemptyset(&signals);
-            sigaddset(&signals, SIGINT);
-            sigaddset(&signals, SIGTERM);
-            pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-            std::signal(SIGPIPE, SIG_IGN);
+        // SIGINT/SIGTERM are taken by one thread that stops the server; block them everywhere else
+        // (threads inherit the mask) before any thread starts.
+        sigset_t signals;
+        sigemptyset(&signals);
+        sigaddset(&signals, SIGINT);
+        sigaddset(&signals, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+        std::signal(SIGPIPE, SIG_IGN);
 
-            server::Server service(o);
-            const int port = service.bind();
-            const std::string shown = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
-            fmt::print("listening on http://{}:{}\n", shown, port);
-            std::fflush(stdout);
-            std::thread waiter([&service, signals] {
-              int received = 0;
-              sigwait(&signals, &received);
-              service.stop();
-            });
-            service.run();
-            // Stopped by a signal: the waiter has returned. Stopped otherwise: wake it so it can end.
-            pthread_kill(waiter.native_handle(), SIGTERM);
-            waiter.join();
-            print_status(global, "stopped");
-            return 0;
-          }};
+        server::Server service(o);
+        const int port = service.bind();
+        const std::string shown = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
+        fmt::print("listening on http://{}:{}\n", shown, port);
+        std::fflush(stdout);
+        std::thread waiter([&service, signals] {
+          int received = 0;
+          sigwait(&signals, &received);
+          service.stop();
+        });
+        service.run();
+        // Stopped by a signal: the waiter has returned. Stopped otherwise: wake it so it can end.
+        pthread_kill(waiter.native_handle(), SIGTERM);
+        waiter.join();
+        print_status(global, "stopped");
+        return 0;
+      }};
 }
 
 } // namespace nervemap::cli

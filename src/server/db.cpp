@@ -1,8 +1,7 @@
 // The case table in SQLite. WAL lets event streams read while a job writes its progress; synchronous
 // FULL makes a committed row durable, which is what "an upload answered 201 is never lost" rests on.
-#include "server/internal.h"
-
 #include "core/core.h"
+#include "server/internal.h"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -77,12 +76,13 @@ CaseRow read_row(const Statement& s) {
 } // namespace
 
 nlohmann::json case_json(const CaseRow& row) {
-  nlohmann::json j{{"id", row.id},
-                   {"created", row.created},
-                   {"status", row.status},
-                   {"stage", row.status == "running" && !row.stage.empty() ? nlohmann::json(row.stage)
-                                                                            : nlohmann::json(nullptr)},
-                   {"progress", row.progress}};
+  nlohmann::json j{
+      {"id", row.id},
+      {"created", row.created},
+      {"status", row.status},
+      {"stage",
+       row.status == "running" && !row.stage.empty() ? nlohmann::json(row.stage) : nlohmann::json(nullptr)},
+      {"progress", row.progress}};
   if (row.status == "failed")
     j["error"] = row.error;
   return j;
@@ -170,9 +170,9 @@ std::optional<CaseRow> CaseStore::claim_next() {
   std::lock_guard lock(mutex_);
   exec("BEGIN IMMEDIATE");
   try {
-    Statement s(db_,
-                fmt::format("SELECT {} FROM cases WHERE status = 'queued' ORDER BY seq LIMIT 1", kColumns)
-                    .c_str());
+    Statement s(
+        db_,
+        fmt::format("SELECT {} FROM cases WHERE status = 'queued' ORDER BY seq LIMIT 1", kColumns).c_str());
     if (!s.step()) {
       exec("COMMIT");
       return std::nullopt;
@@ -197,8 +197,8 @@ std::optional<CaseRow> CaseStore::claim_next() {
 
 void CaseStore::set_progress(const std::string& id, const std::string& stage, double progress) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
-              "UPDATE cases SET stage = ?2, progress = ?3, updated = ?4 WHERE id = ?1 AND status = 'running'");
+  Statement s(
+      db_, "UPDATE cases SET stage = ?2, progress = ?3, updated = ?4 WHERE id = ?1 AND status = 'running'");
   s.bind(1, id).bind(2, stage).bind(3, progress).bind(4, iso_utc_now());
   s.step();
 }
@@ -214,7 +214,8 @@ void CaseStore::set_done(const std::string& id) {
 
 void CaseStore::set_failed(const std::string& id, const std::string& error) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "UPDATE cases SET status = 'failed', stage = NULL, error = ?2, updated = ?3 WHERE id = ?1");
+  Statement s(db_,
+              "UPDATE cases SET status = 'failed', stage = NULL, error = ?2, updated = ?3 WHERE id = ?1");
   s.bind(1, id).bind(2, error).bind(3, iso_utc_now());
   s.step();
 }
@@ -254,8 +255,8 @@ CaseStore::Recovery CaseStore::recover_interrupted(int max_attempts) {
       u.step();
     }
     for (const auto& id : r.requeued) {
-      Statement u(db_,
-                  "UPDATE cases SET status = 'queued', stage = NULL, progress = 0, updated = ?2 WHERE id = ?1");
+      Statement u(
+          db_, "UPDATE cases SET status = 'queued', stage = NULL, progress = 0, updated = ?2 WHERE id = ?1");
       u.bind(1, id).bind(2, iso_utc_now());
       u.step();
     }

@@ -43,13 +43,13 @@ std::string new_case_id();
 
 struct CaseRow {
   std::string id;
-  std::string created;       //!< ISO 8601 UTC
-  std::string status;        //!< queued | running | done | failed
-  std::string stage;         //!< while running: reading, segmenting, estimating, risk, writing
-  double progress = 0;       //!< 0–1
-  std::string error;         //!< why it failed
-  int attempts = 0;          //!< runs started (a run interrupted by a crash counts)
-  nlohmann::json inputs;     //!< paths inside the case folder and options, see uploads.cpp
+  std::string created;   //!< ISO 8601 UTC
+  std::string status;    //!< queued | running | done | failed
+  std::string stage;     //!< while running: reading, segmenting, estimating, risk, writing
+  double progress = 0;   //!< 0–1
+  std::string error;     //!< why it failed
+  int attempts = 0;      //!< runs started (a run interrupted by a crash counts)
+  nlohmann::json inputs; //!< paths inside the case folder and options, see uploads.cpp
 };
 
 //! The API's view of a case: {"id","created","status","stage","progress"} (+ "error" if failed).

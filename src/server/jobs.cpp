@@ -2,10 +2,9 @@
 // and run them through the pipeline library. Running in-process means a job dies with the server, so a
 // restarted server never races a leftover job; the database says what was running and recovery
 // re-queues it.
-#include "server/internal.h"
-
 #include "core/core.h"
 #include "pipeline/pipeline.h"
+#include "server/internal.h"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,8 @@
 // The API of design §9. Every /api/ request is authorised before its body is read (the 100-continue
 // and pre-routing hooks run before cpp-httplib touches the body), every case id is validated, and
 // every failure is JSON {"error": ...} with its status: 400 invalid, 401 token, 404 unknown, 413 size.
-#include "server/internal.h"
-
 #include "core/core.h"
+#include "server/internal.h"
 
 #include <fmt/format.h>
 #include <fstream>
@@ -164,7 +163,10 @@ void sync_tree(const fs::path& dir) {
   sync_path(dir);
 }
 
-void create_case(Context& c, const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+void create_case(Context& c,
+                 const httplib::Request& req,
+                 httplib::Response& res,
+                 const httplib::ContentReader& reader) {
   const std::string id = new_case_id();
   const fs::path staging = c.folders.uploads() / id;
   struct Cleanup {
@@ -215,7 +217,8 @@ void stream_events(Context& c, const std::string& id, httplib::Response& res) {
     const uint64_t version = c.changes.current();
     const auto row = c.store.get(id);
     if (!row) {
-      const std::string msg = "event: deleted\ndata: " + nlohmann::json{{"id", id}, {"deleted", true}}.dump() + "\n\n";
+      const std::string msg =
+          "event: deleted\ndata: " + nlohmann::json{{"id", id}, {"deleted", true}}.dump() + "\n\n";
       sink.write(msg.data(), msg.size());
       sink.done();
       return true;
@@ -251,15 +254,17 @@ void send_file(const fs::path& path, const std::string& name, httplib::Response&
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Content-Type-Options", "nosniff");
   if (name.ends_with(".html")) // a generated report: shown, never able to run script on this origin
-    res.set_header("Content-Security-Policy", "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'");
+    res.set_header("Content-Security-Policy",
+                   "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'");
   auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
-  res.set_content_provider(size_t(size), mime_type(name), [file](size_t offset, size_t length, httplib::DataSink& sink) {
-    std::vector<char> buffer(std::min<size_t>(length, 1 << 18));
-    file->seekg(std::streamoff(offset));
-    file->read(buffer.data(), std::streamsize(buffer.size()));
-    const auto n = size_t(file->gcount());
-    return n > 0 && sink.write(buffer.data(), n);
-  });
+  res.set_content_provider(
+      size_t(size), mime_type(name), [file](size_t offset, size_t length, httplib::DataSink& sink) {
+        std::vector<char> buffer(std::min<size_t>(length, 1 << 18));
+        file->seekg(std::streamoff(offset));
+        file->read(buffer.data(), std::streamsize(buffer.size()));
+        const auto n = size_t(file->gcount());
+        return n > 0 && sink.write(buffer.data(), n);
+      });
 }
 
 //! Wrap a handler: ApiError → its status, anything else → 500, all as JSON.
@@ -295,50 +300,55 @@ void add_api_routes(httplib::Server& http, Context& c) {
     return check(req, res) ? res.status : 100;
   });
   http.set_pre_routing_handler([check](const httplib::Request& req, httplib::Response& res) {
-    return check(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
+    return check(req, res) ? httplib::Server::HandlerResponse::Handled
+                           : httplib::Server::HandlerResponse::Unhandled;
   });
-  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty() || !starts_with(req.path, "/api/"))
-      return httplib::Server::HandlerResponse::Unhandled;
-    // A path under /api/cases/ that matched no route: a malformed id is 400, as on the routes.
-    constexpr std::string_view cases = "/api/cases/";
-    if (res.status == 404 && starts_with(req.path, cases)) {
-      const std::string rest = req.path.substr(cases.size());
-      if (!valid_case_id(rest.substr(0, rest.find('/')))) {
-        send_error(res, 400, "malformed case id");
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty() || !starts_with(req.path, "/api/"))
+          return httplib::Server::HandlerResponse::Unhandled;
+        // A path under /api/cases/ that matched no route: a malformed id is 400, as on the routes.
+        constexpr std::string_view cases = "/api/cases/";
+        if (res.status == 404 && starts_with(req.path, cases)) {
+          const std::string rest = req.path.substr(cases.size());
+          if (!valid_case_id(rest.substr(0, rest.find('/')))) {
+            send_error(res, 400, "malformed case id");
+            return httplib::Server::HandlerResponse::Handled;
+          }
+        }
+        send_error(res, res.status, res.status == 404 ? "no such API route" : "request refused");
         return httplib::Server::HandlerResponse::Handled;
-      }
-    }
-    send_error(res, res.status, res.status == 404 ? "no such API route" : "request refused");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http.set_exception_handler([&c](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    c.log(fmt::format("{} {}: internal error: {}", req.method, req.path, what));
-    send_error(res, 500, "internal error; see the server's log");
-  });
+      }));
+  http.set_exception_handler(
+      [&c](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        c.log(fmt::format("{} {}: internal error: {}", req.method, req.path, what));
+        send_error(res, 500, "internal error; see the server's log");
+      });
 
-  http.Post("/api/login", guarded(c, [&c](const httplib::Request& req, httplib::Response& res) {
-              if (!c.options.token) {
-                send_json(res, 200, {{"ok", true}, {"token_required", false}});
-                return;
-              }
-              const auto body = nlohmann::json::parse(req.body, nullptr, false);
-              const std::string token =
-                  body.is_object() && body.contains("token") && body["token"].is_string() ? body["token"].get<std::string>()
-                                                                                          : req.get_param_value("token");
-              if (token.empty() || !same_secret(token, *c.options.token))
-                throw ApiError(401, "wrong token");
-              res.set_header("Set-Cookie",
-                             fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict", kSessionCookie, c.sessions.create()));
-              send_json(res, 200, {{"ok", true}, {"token_required", true}});
-            }));
+  http.Post(
+      "/api/login", guarded(c, [&c](const httplib::Request& req, httplib::Response& res) {
+        if (!c.options.token) {
+          send_json(res, 200, {{"ok", true}, {"token_required", false}});
+          return;
+        }
+        const auto body = nlohmann::json::parse(req.body, nullptr, false);
+        const std::string token = body.is_object() && body.contains("token") && body["token"].is_string()
+                                      ? body["token"].get<std::string>()
+                                      : req.get_param_value("token");
+        if (token.empty() || !same_secret(token, *c.options.token))
+          throw ApiError(401, "wrong token");
+        res.set_header(
+            "Set-Cookie",
+            fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict", kSessionCookie, c.sessions.create()));
+        send_json(res, 200, {{"ok", true}, {"token_required", true}});
+      }));
 
   http.Get("/api/cases", guarded(c, [&c](const httplib::Request&, httplib::Response& res) {
              nlohmann::json list = nlohmann::json::array();
@@ -352,7 +362,9 @@ void add_api_routes(httplib::Server& http, Context& c) {
 
   http.Post("/api/cases",
             [&c](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-              guarded(c, [&](const httplib::Request& r, httplib::Response& s) { create_case(c, r, s, reader); })(req, res);
+              guarded(c, [&](const httplib::Request& r, httplib::Response& s) {
+                create_case(c, r, s, reader);
+              })(req, res);
             });
 
   http.Get(R"(/api/cases/([^/]+))", guarded(c, [&c](const httplib::Request& req, httplib::Response& res) {
@@ -362,17 +374,20 @@ void add_api_routes(httplib::Server& http, Context& c) {
              send_json(res, 200, j);
            }));
 
-  http.Get(R"(/api/cases/([^/]+)/events)", guarded(c, [&c](const httplib::Request& req, httplib::Response& res) {
+  http.Get(R"(/api/cases/([^/]+)/events)",
+           guarded(c, [&c](const httplib::Request& req, httplib::Response& res) {
              const CaseRow row = case_of(c, req.matches[1]);
              stream_events(c, row.id, res);
            }));
 
-  http.Get(R"(/api/cases/([^/]+)/files)", guarded(c, [&c](const httplib::Request& req, httplib::Response& res) {
+  http.Get(R"(/api/cases/([^/]+)/files)",
+           guarded(c, [&c](const httplib::Request& req, httplib::Response& res) {
              const CaseRow row = case_of(c, req.matches[1]);
              send_json(res, 200, case_files(c, row));
            }));
 
-  http.Get(R"(/api/cases/([^/]+)/files/(.+))", guarded(c, [&c](const httplib::Request& req, httplib::Response& res) {
+  http.Get(R"(/api/cases/([^/]+)/files/(.+))",
+           guarded(c, [&c](const httplib::Request& req, httplib::Response& res) {
              const CaseRow row = case_of(c, req.matches[1]);
              const std::string name = req.matches[2];
              // Only a name in the case's own list is served: nothing else can be reached by any spelling.

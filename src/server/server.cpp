@@ -1,8 +1,7 @@
 // The Server: opens the data folder, recovers what a crash left behind, wires the routes, runs the
 // listener, the job workers and the retention sweep, and takes them down together.
-#include "server/internal.h"
-
 #include "core/core.h"
+#include "server/internal.h"
 
 #include <arpa/inet.h>
 #include <ctime>
@@ -95,8 +94,7 @@ bool Sessions::valid(const std::string& id) {
 // Server
 
 struct Server::State {
-  explicit State(ServerOptions o)
-      : context(std::move(o)) {}
+  explicit State(ServerOptions o) : context(std::move(o)) {}
   Context context;
   httplib::Server http;
   std::thread retention;
@@ -121,8 +119,8 @@ fs::path Context::prepare_data_dir(const fs::path& data) {
   fs::create_directories(data / "cases", ec);
   fs::create_directories(data / "uploads", ec);
   if (ec || !fs::is_directory(data / "cases"))
-    throw InputError(fmt::format("cannot use the data folder {}: {}", data.string(),
-                                 ec ? ec.message() : "not a folder"));
+    throw InputError(
+        fmt::format("cannot use the data folder {}: {}", data.string(), ec ? ec.message() : "not a folder"));
   // Patient images: readable by the service's own user only (a folder we did not create keeps its mode).
   if (created)
     ::chmod(data.c_str(), 0700);
@@ -216,7 +214,8 @@ int Server::bind() {
         for (const auto& id : old) {
           c.store.remove(id);
           c.delete_case_files(id);
-          c.log(fmt::format("case {}: deleted after {} days (--retention-days)", id, c.options.retention_days));
+          c.log(
+              fmt::format("case {}: deleted after {} days (--retention-days)", id, c.options.retention_days));
         }
         if (!old.empty())
           c.changes.notify();

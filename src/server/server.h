@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 
 struct Limits {
   uint64_t max_upload_bytes = 2ull << 30; //!< one whole request body (design §9: 2 GiB)
-  io::ZipLimits zip;                       //!< unpacked size and entry count of an uploaded zip
+  io::ZipLimits zip;                      //!< unpacked size and entry count of an uploaded zip
 };
 
 struct ServerOptions {

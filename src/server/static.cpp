@@ -46,10 +46,11 @@ void set_common_headers(httplib::Response& res) {
   res.set_header("Referrer-Policy", "no-referrer");
   res.set_header("X-Frame-Options", "DENY");
   // Everything comes from this server; NiiVue compiles its shaders (no eval) and decodes in WASM.
-  res.set_header("Content-Security-Policy",
-                 "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-                 "img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
-                 "frame-ancestors 'none'; base-uri 'none'");
+  res.set_header(
+      "Content-Security-Policy",
+      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+      "img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+      "frame-ancestors 'none'; base-uri 'none'");
   res.set_header("Cache-Control", "no-cache");
 }
 
@@ -58,7 +59,8 @@ void set_common_headers(httplib::Response& res) {
 void add_static_routes(httplib::Server& http, const fs::path& web_dir) {
   auto files = std::make_shared<std::map<std::string, fs::path>>();
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(web_dir, ec); !ec && it != fs::recursive_directory_iterator();
+  for (auto it = fs::recursive_directory_iterator(web_dir, ec);
+       !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (!name.empty() && name.front() == '.') {
@@ -83,15 +85,17 @@ void add_static_routes(httplib::Server& http, const fs::path& web_dir) {
     return true;
   };
 
-  http.Get(R"(/(|case/[^/]*))", [serve, has_viewer, web_dir](const httplib::Request&, httplib::Response& res) {
-    if (!serve("/index.html", res)) {
-      res.status = has_viewer ? 500 : 404;
-      res.set_content(fmt::format("The viewer's files are not in {}: build nervemap (cmake --build build) "
-                                  "after `npm ci`, or pass --web DIR. The API under /api/ works without them.\n",
-                                  web_dir.string()),
-                      "text/plain; charset=utf-8");
-    }
-  });
+  http.Get(R"(/(|case/[^/]*))",
+           [serve, has_viewer, web_dir](const httplib::Request&, httplib::Response& res) {
+             if (!serve("/index.html", res)) {
+               res.status = has_viewer ? 500 : 404;
+               res.set_content(
+                   fmt::format("The viewer's files are not in {}: build nervemap (cmake --build build) "
+                               "after `npm ci`, or pass --web DIR. The API under /api/ works without them.\n",
+                               web_dir.string()),
+                   "text/plain; charset=utf-8");
+             }
+           });
   http.Get(R"(/(?!api/).+)", [serve](const httplib::Request& req, httplib::Response& res) {
     if (!serve(req.path, res)) {
       res.status = 404;

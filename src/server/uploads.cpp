@@ -2,11 +2,10 @@
 // never held in memory), then every part is checked by content before the case is acknowledged, so
 // that a job is only ever queued for inputs that can run: complete NIfTI files, safe zips within the
 // limits, masks on the CT's grid, structures present. Client file names never become paths.
-#include "server/internal.h"
-
 #include "anatomy/anatomy.h"
 #include "core/core.h"
 #include "io/io.h"
+#include "server/internal.h"
 
 #include <cstdio>
 #include <fcntl.h>
@@ -89,7 +88,8 @@ uint64_t inflated_size(const fs::path& file, uint64_t enough, const std::string&
       int code = 0;
       std::string why = gzerror(gz, &code);
       gzclose(gz);
-      throw ApiError(400, fmt::format("{}: the gzip stream is damaged ({}); export the file again", label, why));
+      throw ApiError(400,
+                     fmt::format("{}: the gzip stream is damaged ({}); export the file again", label, why));
     }
     if (n == 0)
       break;
@@ -224,8 +224,9 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
                                    const fs::path& staging,
                                    const Limits& limits) {
   if (!request.is_multipart_form_data())
-    throw ApiError(400, "expected a multipart/form-data body with a 'ct' file (and optional 'structures', "
-                        "'tumor', 'pet')");
+    throw ApiError(400,
+                   "expected a multipart/form-data body with a 'ct' file (and optional 'structures', "
+                   "'tumor', 'pet')");
   const fs::path parts_dir = staging / "parts";
   const fs::path input_dir = staging / "input";
   fs::create_directories(parts_dir);
@@ -266,7 +267,8 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
       [&](const char* data, size_t n) {
         received += n;
         if (received > limits.max_upload_bytes) {
-          refused.emplace(413, fmt::format("the upload is larger than the limit of {} bytes", limits.max_upload_bytes));
+          refused.emplace(
+              413, fmt::format("the upload is larger than the limit of {} bytes", limits.max_upload_bytes));
           return false;
         }
         if (writer)
@@ -289,7 +291,8 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
 
   auto has = [&](const std::string& name) { return fs::exists(parts_dir / name); };
   if (!has("ct"))
-    throw ApiError(400, "no CT: send the CT as the form field 'ct' (.nii, .nii.gz or a .zip of a DICOM series)");
+    throw ApiError(400,
+                   "no CT: send the CT as the form field 'ct' (.nii, .nii.gz or a .zip of a DICOM series)");
   if (!has("structures"))
     throw ApiError(400,
                    "no structures: this server has no segmentation models configured, so a case needs its "
@@ -326,14 +329,19 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
     if (!chosen) {
       std::string list;
       for (const auto& s : series)
-        list += fmt::format("{}{} ({} {}, {} files)", list.empty() ? "" : "; ", s.series_uid, s.modality,
-                            s.description, s.file_count);
+        list += fmt::format("{}{} ({} {}, {} files)",
+                            list.empty() ? "" : "; ",
+                            s.series_uid,
+                            s.modality,
+                            s.description,
+                            s.file_count);
       throw ApiError(400,
-                     wanted.empty() ? fmt::format("ct: the zip holds {} series; choose one with the form field "
-                                                  "'series': {}",
-                                                  series.size(),
-                                                  list)
-                                    : fmt::format("ct: the zip has no series {}; it holds: {}", wanted, list));
+                     wanted.empty()
+                         ? fmt::format("ct: the zip holds {} series; choose one with the form field "
+                                       "'series': {}",
+                                       series.size(),
+                                       list)
+                         : fmt::format("ct: the zip has no series {}; it holds: {}", wanted, list));
     }
     grid.dims = chosen->dims;
     inputs["ct"] = "input/ct";

@@ -5,7 +5,6 @@
 // server.h (Eigen) before the harness: <resolv.h>, pulled in by cpp-httplib, defines a `_res` macro
 // that breaks Eigen's headers when they come after it.
 #include "server/server.h"
-
 #include "server/server_harness.h"
 
 using namespace nervemap::test;
@@ -107,10 +106,11 @@ TEST(ServerApi, TokenIsRequiredBeforeTheBodyIsRead) {
   EXPECT_EQ(get(server, "/").status, 200);
 
   // A 10 GB upload announced with a wrong token is answered at once; its body is never sent.
-  const auto [status, seconds] = headers_only_request(server.port(),
-                                                      "POST /api/cases HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                                      "Authorization: Bearer wrong\r\nContent-Type: multipart/form-data; "
-                                                      "boundary=x\r\nContent-Length: 10000000000\r\n\r\n");
+  const auto [status, seconds] =
+      headers_only_request(server.port(),
+                           "POST /api/cases HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Authorization: Bearer wrong\r\nContent-Type: multipart/form-data; "
+                           "boundary=x\r\nContent-Length: 10000000000\r\n\r\n");
   EXPECT_EQ(status, 401);
   EXPECT_LT(seconds, 5.0);
   // curl waits for "100 Continue" and gets the refusal instead.
@@ -134,7 +134,8 @@ TEST(ServerApi, TokenIsRequiredBeforeTheBodyIsRead) {
   EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
   const std::string session = cookie.substr(0, cookie.find(';'));
   EXPECT_EQ(get(server, "/api/cases", {{"Cookie", session}}).status, 200);
-  expect_json_error(get(server, "/api/cases", {{"Cookie", "nervemap_session=0123456789abcdef0123456789abcdef"}}), 401);
+  expect_json_error(
+      get(server, "/api/cases", {{"Cookie", "nervemap_session=0123456789abcdef0123456789abcdef"}}), 401);
   EXPECT_TRUE(case_files_in(tmp / "data").empty()) << ::testing::PrintToString(case_files_in(tmp / "data"));
 }
 
@@ -144,7 +145,8 @@ TEST(ServerApi, NonLoopbackHostNeedsAToken) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("error:"), std::string::npos);
   EXPECT_NE(r.err.find("token"), std::string::npos);
-  auto empty_token = run_nervemap({"serve", "--port", "0", "--token-file", "/dev/null", "--data", (tmp / "d2").string()});
+  auto empty_token =
+      run_nervemap({"serve", "--port", "0", "--token-file", "/dev/null", "--data", (tmp / "d2").string()});
   EXPECT_EQ(empty_token.exit_code, 1) << empty_token.err;
 }
 
@@ -173,9 +175,12 @@ TEST(ServerApi, OversizeUploadsAre413) {
   // A real 3 MB file.
   std::string big(3 << 20, 'x');
   std::ofstream(tmp / "big.nii", std::ios::binary).write(big.data(), std::streamsize(big.size()));
-  expect_json_error(curl_post(server.url("/api/cases"), {{"ct", "@" + (tmp / "big.nii").string()}}), 413, "limit");
+  expect_json_error(
+      curl_post(server.url("/api/cases"), {{"ct", "@" + (tmp / "big.nii").string()}}), 413, "limit");
   // Chunked (no declared length): counted while streaming.
-  expect_json_error(curl_post(server.url("/api/cases"), {{"ct", "@" + (tmp / "big.nii").string()}}, "",
+  expect_json_error(curl_post(server.url("/api/cases"),
+                              {{"ct", "@" + (tmp / "big.nii").string()}},
+                              "",
                               {"-H", "Transfer-Encoding: chunked"}),
                     413,
                     "limit");
@@ -189,10 +194,13 @@ TEST(ServerApi, ZipBombsAndTraversalAreRefusedWhole) {
   const fs::path ct = phantom_case() / "ct.nii.gz";
   const fs::path a_mask = phantom_case() / "structures" / "trachea.nii.gz";
   auto post_structures = [&](const fs::path& zip) {
-    return curl_post(server.url("/api/cases"), {{"ct", "@" + ct.string()}, {"structures", "@" + zip.string()}});
+    return curl_post(server.url("/api/cases"),
+                     {{"ct", "@" + ct.string()}, {"structures", "@" + zip.string()}});
   };
   // 64 MB of zeros: a few hundred KB zipped, over the 20 MB unpacked limit.
-  make_zip(tmp / "bomb.zip", {{"trachea.nii.gz", a_mask, "", false, false}, {"zeros.bin", {}, std::string(64 << 20, '\0'), false, false}});
+  make_zip(tmp / "bomb.zip",
+           {{"trachea.nii.gz", a_mask, "", false, false},
+            {"zeros.bin", {}, std::string(64 << 20, '\0'), false, false}});
   EXPECT_LT(fs::file_size(tmp / "bomb.zip"), 1u << 20);
   expect_json_error(post_structures(tmp / "bomb.zip"), 413, "limit");
   // Too many entries.
@@ -204,7 +212,8 @@ TEST(ServerApi, ZipBombsAndTraversalAreRefusedWhole) {
   // Entry names that climb out, absolute names, symlinks: the whole archive is refused.
   const fs::path escaped = tmp / "escaped.nii.gz";
   const std::string climb = "../../../../../../../../.." + escaped.string();
-  make_zip(tmp / "slip.zip", {{"trachea.nii.gz", a_mask, "", false, false}, {climb, a_mask, "", false, false}});
+  make_zip(tmp / "slip.zip",
+           {{"trachea.nii.gz", a_mask, "", false, false}, {climb, a_mask, "", false, false}});
   expect_json_error(post_structures(tmp / "slip.zip"), 400, "..");
   make_zip(tmp / "dotdot.zip", {{"masks/../../evil.nii.gz", a_mask, "", false, false}});
   expect_json_error(post_structures(tmp / "dotdot.zip"), 400, "..");
@@ -213,10 +222,11 @@ TEST(ServerApi, ZipBombsAndTraversalAreRefusedWhole) {
   make_zip(tmp / "link.zip", {{"trachea.nii.gz", {}, "/etc/passwd", true, false}});
   expect_json_error(post_structures(tmp / "link.zip"), 400, "link");
   // A DICOM zip with a traversal name is refused the same way.
-  expect_json_error(curl_post(server.url("/api/cases"),
-                              {{"ct", "@" + (tmp / "slip.zip").string()}, {"structures", "@" + a_mask.string()}}),
-                    400,
-                    "..");
+  expect_json_error(
+      curl_post(server.url("/api/cases"),
+                {{"ct", "@" + (tmp / "slip.zip").string()}, {"structures", "@" + a_mask.string()}}),
+      400,
+      "..");
   EXPECT_FALSE(fs::exists(escaped));
   EXPECT_FALSE(fs::exists(tmp / "evil.nii.gz"));
   EXPECT_TRUE(case_files_in(tmp / "data").empty()) << ::testing::PrintToString(case_files_in(tmp / "data"));
@@ -230,36 +240,44 @@ TEST(ServerApi, ContentIsCheckedBeforeAJobIsQueued) {
   const std::string structures = "@" + phantom_structures_zip().string();
   // Not a CT at all.
   std::ofstream(tmp / "notes.nii.gz") << "this is not an image\n";
-  expect_json_error(curl_post(server.url("/api/cases"), {{"ct", "@" + (tmp / "notes.nii.gz").string()}, {"structures", structures}}),
+  expect_json_error(curl_post(server.url("/api/cases"),
+                              {{"ct", "@" + (tmp / "notes.nii.gz").string()}, {"structures", structures}}),
                     400);
   // A truncated .nii.gz (the export or the copy broke off).
   {
     std::ifstream in(ct, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), {});
-    std::ofstream(tmp / "cut.nii.gz", std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() / 2));
+    std::ofstream(tmp / "cut.nii.gz", std::ios::binary)
+        .write(bytes.data(), std::streamsize(bytes.size() / 2));
   }
-  expect_json_error(curl_post(server.url("/api/cases"), {{"ct", "@" + (tmp / "cut.nii.gz").string()}, {"structures", structures}}),
+  expect_json_error(curl_post(server.url("/api/cases"),
+                              {{"ct", "@" + (tmp / "cut.nii.gz").string()}, {"structures", structures}}),
                     400);
   // A zip that holds no DICOM.
   make_zip(tmp / "nodicom.zip", {{"readme.txt", {}, "hello", false, false}});
-  expect_json_error(curl_post(server.url("/api/cases"), {{"ct", "@" + (tmp / "nodicom.zip").string()}, {"structures", structures}}),
+  expect_json_error(curl_post(server.url("/api/cases"),
+                              {{"ct", "@" + (tmp / "nodicom.zip").string()}, {"structures", structures}}),
                     400,
                     "DICOM");
   // No structures and no models configured: refused up front.
   expect_json_error(curl_post(server.url("/api/cases"), {{"ct", "@" + ct.string()}}), 400, "structures");
   // A mask on another grid than the CT.
-  auto other = run_nervemap({"phantom", "--out", (tmp / "other").string(), "--seed", "3", "--spacing", "3", "3", "3", "--quiet"});
+  auto other = run_nervemap(
+      {"phantom", "--out", (tmp / "other").string(), "--seed", "3", "--spacing", "3", "3", "3", "--quiet"});
   ASSERT_EQ(other.exit_code, 0) << other.err;
   expect_json_error(curl_post(server.url("/api/cases"),
-                              {{"ct", "@" + ct.string()}, {"structures", structures},
+                              {{"ct", "@" + ct.string()},
+                               {"structures", structures},
                                {"tumor", "@" + (tmp / "other" / "ct.nii.gz").string()}}),
                     400,
                     "grid");
   // Unknown form fields and bad options.
-  expect_json_error(curl_post(server.url("/api/cases"), {{"ct", "@" + ct.string()}, {"structures", structures}, {"path", "../x"}}),
+  expect_json_error(curl_post(server.url("/api/cases"),
+                              {{"ct", "@" + ct.string()}, {"structures", structures}, {"path", "../x"}}),
                     400,
                     "unknown form field");
-  expect_json_error(curl_post(server.url("/api/cases"), {{"ct", "@" + ct.string()}, {"structures", structures}, {"tumor_label", "x"}}),
+  expect_json_error(curl_post(server.url("/api/cases"),
+                              {{"ct", "@" + ct.string()}, {"structures", structures}, {"tumor_label", "x"}}),
                     400);
   // Not multipart.
   auto c = server.client();
@@ -267,7 +285,8 @@ TEST(ServerApi, ContentIsCheckedBeforeAJobIsQueued) {
   ASSERT_TRUE(raw);
   EXPECT_EQ(raw->status, 400);
   // The error never shows the server's folders.
-  auto r = curl_post(server.url("/api/cases"), {{"ct", "@" + (tmp / "cut.nii.gz").string()}, {"structures", structures}});
+  auto r = curl_post(server.url("/api/cases"),
+                     {{"ct", "@" + (tmp / "cut.nii.gz").string()}, {"structures", structures}});
   EXPECT_EQ(r.body.find((tmp / "data").string()), std::string::npos) << r.body;
   EXPECT_TRUE(case_files_in(tmp / "data").empty()) << ::testing::PrintToString(case_files_in(tmp / "data"));
   EXPECT_EQ(get(server, "/api/cases").json_body(), json::array());

@@ -2,7 +2,6 @@
 // killed (kill -9) during a job and restarted; a job interrupted twice; a graceful stop; retention.
 // Small phantoms (2 mm voxels) keep each job to seconds.
 #include "server/server.h" // before the harness (see api_test.cpp)
-
 #include "server/server_harness.h"
 
 #include <sqlite3.h>
@@ -21,7 +20,9 @@ std::string upload_phantom(const ServerProcess& server) {
 }
 
 //! Poll until the case is running (a job started), up to the limit.
-bool wait_until_running(const ServerProcess& server, const std::string& id, std::chrono::seconds limit = 60s) {
+bool wait_until_running(const ServerProcess& server,
+                        const std::string& id,
+                        std::chrono::seconds limit = 60s) {
   auto c = server.client();
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -95,10 +96,12 @@ TEST(ServerJobs, UploadRunFetchDelete) {
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0]["id"], id);
   EXPECT_EQ(list[0]["status"], "done");
-  EXPECT_TRUE(std::regex_match(list[0]["created"].get<std::string>(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+  EXPECT_TRUE(std::regex_match(list[0]["created"].get<std::string>(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
   auto files = json::parse(c.Get(("/api/cases/" + id + "/files").c_str())->body);
   EXPECT_EQ(files[0], "report.json");
-  for (const char* name : {"ct.nii.gz", "labels.nii.gz", "labels.json", "nerves.tck", "nerves_r95.tsf", "nerves_distance.tsf"})
+  for (const char* name :
+       {"ct.nii.gz", "labels.nii.gz", "labels.json", "nerves.tck", "nerves_r95.tsf", "nerves_distance.tsf"})
     EXPECT_NE(std::find(files.begin(), files.end(), name), files.end()) << name << " in " << files.dump();
   for (const auto& name : files) {
     auto r = c.Get(("/api/cases/" + id + "/files/" + name.get<std::string>()).c_str());
@@ -113,7 +116,11 @@ TEST(ServerJobs, UploadRunFetchDelete) {
       vagus_near = n["min_distance_mm"].get<double>() < 8.0;
   EXPECT_TRUE(vagus_near) << "the tumour was placed 3 mm from the left vagus";
   // Nothing outside the list can be fetched, by any spelling.
-  for (const std::string bad : {"../input/ct.nii.gz", "..%2Finput%2Fct.nii.gz", "../../../nervemap.db", "input/ct.nii.gz", "missing.pdf"}) {
+  for (const std::string bad : {"../input/ct.nii.gz",
+                                "..%2Finput%2Fct.nii.gz",
+                                "../../../nervemap.db",
+                                "input/ct.nii.gz",
+                                "missing.pdf"}) {
     auto r = c.Get(("/api/cases/" + id + "/files/" + bad).c_str());
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 404) << bad;
@@ -141,12 +148,14 @@ TEST(ServerJobs, KillDuringAJobThenRestart) {
   // The interrupted job is queued again on restart and finishes; no leftover of the killed attempt.
   ServerProcess server(data);
   EXPECT_EQ(wait_for_case(server, id)["status"], "done") << server.log();
-  EXPECT_NE(server.log().find("case " + id + ": was running when the server stopped; queued again"), std::string::npos)
+  EXPECT_NE(server.log().find("case " + id + ": was running when the server stopped; queued again"),
+            std::string::npos)
       << server.log();
   auto files = json::parse(server.client().Get(("/api/cases/" + id + "/files").c_str())->body);
   EXPECT_FALSE(files.empty());
   for (const auto& f : files)
-    EXPECT_EQ(f.get<std::string>().find(".tmp-"), std::string::npos) << "leftover of the killed attempt: " << f;
+    EXPECT_EQ(f.get<std::string>().find(".tmp-"), std::string::npos)
+        << "leftover of the killed attempt: " << f;
   for (const auto& f : list_files(data / "cases" / id / "out"))
     EXPECT_EQ(f.find(".tmp-"), std::string::npos) << f;
 }
@@ -158,7 +167,7 @@ TEST(ServerJobs, AcknowledgedUploadsSurviveKillAndRetentionDeletesOldCases) {
   {
     ServerProcess server(data, {"--workers", "1"});
     first = upload_phantom(server);
-    second = upload_phantom(server); // behind the first in the queue
+    second = upload_phantom(server);                // behind the first in the queue
     EXPECT_EQ(server.stop(SIGKILL), 128 + SIGKILL); // right after the second 201
   }
   ServerProcess server(data, {"--workers", "1"});

@@ -40,7 +40,8 @@ class ServerProcess {
 public:
   ServerProcess(const fs::path& data, std::vector<std::string> extra = {}, std::vector<std::string> env = {})
       : log_(data.parent_path() / (data.filename().string() + ".log")) {
-    std::vector<std::string> argv{nervemap_binary().string(), "serve", "--port", "0", "--data", data.string()};
+    std::vector<std::string> argv{
+        nervemap_binary().string(), "serve", "--port", "0", "--data", data.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     int out[2];
     if (pipe(out) != 0)
@@ -145,7 +146,8 @@ inline HttpResult curl_post(const std::string& url,
                             const std::vector<std::string>& extra = {}) {
   TempDir tmp;
   const fs::path body = tmp / "body";
-  std::vector<std::string> argv{"curl", "-sS", "-o", body.string(), "-w", "%{http_code}", "--max-time", "120"};
+  std::vector<std::string> argv{
+      "curl", "-sS", "-o", body.string(), "-w", "%{http_code}", "--max-time", "120"};
   if (!token.empty()) {
     argv.push_back("-H");
     argv.push_back("Authorization: Bearer " + token);
@@ -200,9 +202,9 @@ inline std::pair<int, double> headers_only_request(int port, const std::string& 
 
 struct ZipEntry {
   std::string name;
-  std::optional<fs::path> file;  //!< content from a file, or
-  std::string bytes;             //!< literal content
-  bool symlink = false;          //!< stored with Unix symlink mode bits
+  std::optional<fs::path> file; //!< content from a file, or
+  std::string bytes;            //!< literal content
+  bool symlink = false;         //!< stored with Unix symlink mode bits
   bool directory = false;
 };
 
@@ -243,8 +245,20 @@ inline const fs::path& phantom_case() {
   static TempDir dir;
   static fs::path case_dir = [] {
     const fs::path out = dir / "case";
-    auto r = run_nervemap({"phantom", "--out", out.string(), "--seed", "7", "--spacing", "2", "2", "2",
-                           "--tumor-near", "vagus_left", "3", "12", "--quiet"});
+    auto r = run_nervemap({"phantom",
+                           "--out",
+                           out.string(),
+                           "--seed",
+                           "7",
+                           "--spacing",
+                           "2",
+                           "2",
+                           "2",
+                           "--tumor-near",
+                           "vagus_left",
+                           "3",
+                           "12",
+                           "--quiet"});
     if (r.exit_code != 0)
       throw std::runtime_error("phantom failed: " + r.err);
     zip_folder(out / "structures", dir / "structures.zip");
@@ -257,8 +271,10 @@ inline fs::path phantom_structures_zip() {
 }
 
 //! Poll a case until it is done or failed (or the time runs out); returns the last state.
-inline json wait_for_case(const ServerProcess& server, const std::string& id,
-                          std::chrono::seconds limit = 180s, const std::string& token = "") {
+inline json wait_for_case(const ServerProcess& server,
+                          const std::string& id,
+                          std::chrono::seconds limit = 180s,
+                          const std::string& token = "") {
   auto client = server.client(token);
   const auto deadline = std::chrono::steady_clock::now() + limit;
   json state;
