@@ -411,6 +411,7 @@ export async function showCase (main, id) {
     location.textContent = `LPS ${lps.map(v => v.toFixed(1)).join(', ')} mm · ${hu} HU` +
       (labelValue ? ` · ${(byId.get(labelValue) || labelValue).toString().replaceAll('_', ' ')}` : '')
   }
+  nv.createOnLocationChange() // fill the location line now
   nv.onMeasurementCompleted = m => {
     measure.textContent = `measured ${m.distance.toFixed(1)} mm`
   }

@@ -91,6 +91,21 @@ std::optional<std::pair<int, std::string>> refuse_before_body(const httplib::Req
   return std::nullopt;
 }
 
+//! cpp-httplib compresses text responses with Brotli at quality 11 whenever the client accepts it:
+//! about 0.2 MB/s here, 20 s for NiiVue's 3 MB bundle and seconds for a report. gzip at its default
+//! level is a hundred times faster, so only gzip is offered to the compressor. The Request is
+//! cpp-httplib's own mutable object handed to us as const; only this header is changed.
+void prefer_gzip(const httplib::Request& req) {
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  auto it = headers.find("Accept-Encoding");
+  if (it == headers.end())
+    return;
+  const bool gzip = it->second.find("gzip") != std::string::npos;
+  headers.erase(it);
+  if (gzip)
+    headers.emplace("Accept-Encoding", "gzip");
+}
+
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
@@ -300,6 +315,7 @@ void add_api_routes(httplib::Server& http, Context& c) {
     return check(req, res) ? res.status : 100;
   });
   http.set_pre_routing_handler([check](const httplib::Request& req, httplib::Response& res) {
+    prefer_gzip(req);
     return check(req, res) ? httplib::Server::HandlerResponse::Handled
                            : httplib::Server::HandlerResponse::Unhandled;
   });

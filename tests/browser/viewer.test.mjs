@@ -153,11 +153,13 @@ test('clicking the nearest nerve moves the crosshair to its closest point; tumou
   assert.ok(Math.hypot(...before.map((v, i) => v - crosshair[i])) > 1, 'the crosshair did not move')
   assert.match(await page.locator('#location').textContent(), /LPS/)
 
-  // One axial slice at the closest point, labels opaque: find where both points project.
+  // One axial slice at the closest point: find where the nerve and the tumour project.
   await page.click('button[data-view=axial]')
-  await page.fill('#label-opacity', '100')
-  await page.dispatchEvent('#label-opacity', 'input')
-  await page.waitForTimeout(300)
+  const setLabelOpacity = async percent => {
+    await page.fill('#label-opacity', String(percent))
+    await page.dispatchEvent('#label-opacity', 'input')
+    await page.waitForTimeout(300)
+  }
   const canvasBox = await page.locator('#gl').boundingBox()
   const project = ras => page.evaluate(r => window.nervemapViewer.canvasPosOfRas(r), ras)
   const nervePx = await project(expected)
@@ -168,13 +170,17 @@ test('clicking the nearest nerve moves the crosshair to its closest point; tumou
   const len = Math.hypot(...away) || 1
   const tumourPx = await project([tumourRas[0] + 3 * away[0] / len, tumourRas[1] + 3 * away[1] / len, expected[2]])
   assert.ok(nervePx && tumourPx, 'points do not project into the axial view')
-  const png = await page.screenshot({ path: path.join(shots, 'case-axial-nearest-nerve.png') })
   const at = p => [canvasBox.x + p.x, canvasBox.y + p.y]
-  // Risk colours at a 3 mm distance: red to orange (R high, B low); never the crosshair's blue.
-  const risk = await pixelsNear(png, ...at(nervePx), 6, { r: [181, 255], g: [0, 169], b: [0, 89] })
-  // GTVp is magenta (255, 0, 255) in labels.json.
-  const tumour = await pixelsNear(png, ...at(tumourPx), 6, { r: [151, 255], g: [0, 109], b: [151, 255] })
+  // Risk colours at a 3 mm distance: red to orange (R high, B low); never the crosshair's blue. With
+  // the structure labels hidden, so that the red of an artery beside the nerve cannot pass for it.
+  await setLabelOpacity(0)
+  const nervePng = await page.screenshot({ path: path.join(shots, 'case-axial-nearest-nerve.png') })
+  const risk = await pixelsNear(nervePng, ...at(nervePx), 6, { r: [181, 255], g: [0, 169], b: [0, 89] })
   assert.ok(risk >= 4, `no risk-coloured nerve pixels at ${JSON.stringify(nervePx)} (${risk})`)
+  // GTVp is magenta (255, 0, 255) in labels.json; labels opaque.
+  await setLabelOpacity(100)
+  const tumourPng = await page.screenshot({ path: path.join(shots, 'case-axial-tumour.png') })
+  const tumour = await pixelsNear(tumourPng, ...at(tumourPx), 6, { r: [151, 255], g: [0, 109], b: [151, 255] })
   assert.ok(tumour >= 4, `no tumour-coloured pixels at ${JSON.stringify(tumourPx)} (${tumour})`)
 })
 
