@@ -23,6 +23,7 @@ Command add_demo_command(CLI::App& app, const GlobalOptions& global);
 Command add_info_command(CLI::App& app, const GlobalOptions& global);
 Command add_convert_command(CLI::App& app, const GlobalOptions& global);
 Command add_run_command(CLI::App& app, const GlobalOptions& global);
+Command add_serve_command(CLI::App& app, const GlobalOptions& global);
 
 //! Print a warning line on stderr ("warning: ...") unless quiet.
 void print_warning(const GlobalOptions& global, const std::string& message);
