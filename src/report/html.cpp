@@ -91,6 +91,7 @@ table.kv td { padding: 1px 0; }
 .grade { display: inline-block; padding: 0 0.45em; color: #fff; font-weight: bold; }
 .grade, .swatch { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .muted { color: #666; font-style: italic; }
+.warn { color: #d7301f; font-weight: bold; }
 .legend { list-style: none; padding: 0; margin: 0.3em 0; font-size: 8.5pt; }
 .legend li { margin: 0.15em 0; }
 .swatch { display: inline-block; width: 0.9em; height: 0.7em; margin-right: 0.4em; border: 2px solid; box-sizing: border-box; }
@@ -133,6 +134,11 @@ std::string PrintableReport::html() const {
                                          : fmt::format("{}", fmt::join(c.tumours, "; ")));
   h += "<div class=\"columns\">\n<div>\n<h3>Patient and study</h3>\n" + key_value_table(patient) + "</div>\n";
   h += "<div>\n<h3>Case</h3>\n" + key_value_table(c.study) + "</div>\n</div>\n";
+  if (!c.warnings.empty())
+    h += fmt::format(
+        "<p class=\"warn\">{} warning{} about this case: see <a href=\"#warnings\">Warnings</a>.</p>\n",
+        c.warnings.size(),
+        c.warnings.size() == 1 ? "" : "s");
 
   // Summary table
   std::vector<std::string> keys;
@@ -142,10 +148,10 @@ std::string PrintableReport::html() const {
         keys.push_back(k);
       break;
     }
-  h += "<h2>Summary: risk per nerve</h2>\n<table class=\"data "
+  h += "<h2>Summary: risk per nerve</h2>\n<p class=\"muted\">" + esc(c.sections_note) + "</p>\n";
+  h += "<table class=\"data "
        "summary\">\n<thead><tr><th>Nerve</th><th>Grade</th>"
-       "<th class=\"num\">Min. distance (mm)</th><th class=\"num\">r95 at closest (mm)</th><th>Closest "
-       "tumour</th>";
+       "<th class=\"num\">Min. distance (mm)</th><th class=\"num\">r95 at closest (mm)</th><th>Tumour</th>";
   for (const auto& k : keys)
     h += fmt::format("<th class=\"num\">P ≤ {} mm</th>", esc(k));
   h += "</tr></thead>\n<tbody>\n";
@@ -172,7 +178,6 @@ std::string PrintableReport::html() const {
   for (const char* g : {"contact", "high", "moderate", "low", "none"})
     h += fmt::format("<li>{} {}</li>\n", grade_chip(g), esc(grade_meaning(g, c.grades)));
   h += "</ul>\n<p class=\"muted\">" + esc(kSummaryExplanation) + "</p>\n";
-  h += "<p class=\"muted\">" + esc(c.sections_note) + "</p>\n";
 
   // One section per nerve at risk
   for (const auto& s : c.sections) {
@@ -212,7 +217,9 @@ std::string PrintableReport::html() const {
       for (const auto& e : s.legend)
         h += fmt::format("<li><span class=\"swatch\" style=\"border-color:{0};{1}\"></span>{2}</li>\n",
                          hex(e.rgb),
-                         e.tumour ? "background:" + hex(e.rgb) : std::string(),
+                         e.dashed   ? std::string("border-style:dashed")
+                         : e.tumour ? "background:" + hex(e.rgb)
+                                    : std::string(),
                          esc(e.name));
       h += "</ul>\n";
     }
@@ -249,7 +256,8 @@ std::string PrintableReport::html() const {
         esc(n.within_10mm_short),
         esc(fmt::format("{}", fmt::join(n.variants, "; "))));
   }
-  h += "</tbody>\n</table>\n<p class=\"muted\">" + esc(kLengthExplanation) + "</p>\n<h2>Warnings</h2>\n";
+  h += "</tbody>\n</table>\n<p class=\"muted\">" + esc(kLengthExplanation) +
+       "</p>\n<h2 id=\"warnings\">Warnings</h2>\n";
   if (c.warnings.empty())
     h += "<p class=\"muted\">none</p>\n";
   else {

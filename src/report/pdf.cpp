@@ -37,10 +37,16 @@ struct Column {
 
 class Writer {
 public:
-  Writer(cairo_t* cr, const PrintableReport::Content& c, int total_pages)
-      : cr_(cr), c_(c), total_(total_pages) {}
+  //! Page numbers found by a first pass; total_pages 0 marks that first, counting pass, which lays out
+  //! the text but skips the figures (they do not move anything).
+  struct Pages {
+    int total = 0;
+    int warnings = 0; //!< where the warnings section starts
+  };
 
-  int pages() const { return page_; }
+  Writer(cairo_t* cr, const PrintableReport::Content& c, Pages counted) : cr_(cr), c_(c), counted_(counted) {}
+
+  Pages pages() const { return {page_, warnings_page_}; }
 
   void write() {
     begin_page();
@@ -57,7 +63,8 @@ public:
 private:
   cairo_t* cr_;
   const PrintableReport::Content& c_;
-  int total_;
+  Pages counted_;
+  int warnings_page_ = 0;
   int page_ = 0;
   double y_ = 0;
 
@@ -83,7 +90,7 @@ private:
     set_rgb(cr_, kInk);
     show_text(cr_, c_.footer_patient, kMargin, fy);
     set_font(cr_, Font::regular, 7.5);
-    show_text(cr_, fmt::format("page {} of {}", page_, total_), kPageWidth - kMargin, fy, 1);
+    show_text(cr_, fmt::format("page {} of {}", page_, counted_.total), kPageWidth - kMargin, fy, 1);
     set_rgb(cr_, kGrey);
     const auto& sw = c_.report.at("software");
     show_text(cr_,
@@ -313,19 +320,23 @@ private:
     const double hl = key_values(patient, kMargin, half, 72);
     const double hr = key_values(c_.study, kMargin + half + 16, half, 88);
     y_ += std::max(hl, hr) + 4;
-
-    heading("Summary: risk per nerve");
-    summary_table();
-    grade_legend();
-    paragraph(c_.sections_note, Font::italic, 8.5, kMargin, kContentWidth, kGrey);
+    // Warnings can change how far the estimates may be trusted: say so before the numbers.
     if (!c_.warnings.empty())
-      paragraph(fmt::format("{} warning{} about this case: see \"Warnings\".",
+      paragraph(fmt::format("{} warning{} about this case: see \"Warnings\" on page {}.",
                             c_.warnings.size(),
-                            c_.warnings.size() == 1 ? "" : "s"),
+                            c_.warnings.size() == 1 ? "" : "s",
+                            counted_.warnings),
                 Font::bold,
                 8.5,
                 kMargin,
-                kContentWidth);
+                kContentWidth,
+                grade_rgb("high"));
+
+    heading("Summary: risk per nerve");
+    paragraph(c_.sections_note, Font::italic, 8.5, kMargin, kContentWidth, kGrey);
+    y_ += 3;
+    summary_table();
+    grade_legend();
   }
 
   std::vector<std::string> p_keys() const {
@@ -342,17 +353,17 @@ private:
   void summary_table() {
     const auto keys = p_keys();
     // The nerve column is wide enough for most names on one line; the id goes underneath.
-    std::vector<Column> cols{{"Nerve", 186},
-                             {"Grade", 58},
-                             {"Min. distance (mm)", 50, 1},
-                             {"r95 at closest (mm)", 48, 1},
-                             {"Closest tumour", 40}};
-    const double used = 186 + 58 + 50 + 48 + 40,
+    std::vector<Column> cols{{"Nerve", 182},
+                             {"Grade", 66},
+                             {"Min. distance (mm)", 46, 1},
+                             {"r95 at closest (mm)", 46, 1},
+                             {"Tumour", 44}};
+    const double used = 182 + 66 + 46 + 46 + 44,
                  p_width = keys.empty() ? 0 : (kContentWidth - used) / double(keys.size());
     for (const auto& k : keys)
       cols.push_back({fmt::format("P ≤ {} mm", k), p_width, 1});
     if (keys.empty())
-      cols.push_back({"P (no tumour)", kContentWidth - used, 1});
+      cols.push_back({"P ≤ X mm", kContentWidth - used, 1});
     std::vector<std::vector<Cell>> rows;
     for (const auto& n : c_.nerves) {
       std::vector<Cell> row{{n.name, Font::bold, n.id}};
@@ -409,7 +420,8 @@ private:
     const double image_top = y_;
     double image_height = 0;
     if (s.has_image) {
-      draw_slice(cr_, s, n, kMargin, y_, image_width);
+      if (counted_.total > 0)
+        draw_slice(cr_, s, n, kMargin, y_, image_width);
       image_height = image_width * s.sample.view.height_px / s.sample.view.width_px;
     }
     // Right panel: the numbers, then the legend of what the image shows.
@@ -477,7 +489,18 @@ private:
             [&](double x, double y) {
               cairo_rectangle(cr_, x - 4, y - 3, 8, 6);
               set_rgb(cr_, e.rgb);
-              e.tumour ? cairo_fill(cr_) : (cairo_set_line_width(cr_, 1.4), cairo_stroke(cr_));
+              if (e.dashed) {
+                const double dash[] = {2, 1.2};
+                cairo_set_dash(cr_, dash, 2, 0);
+                cairo_set_line_width(cr_, 1.2);
+                cairo_stroke(cr_);
+                cairo_set_dash(cr_, nullptr, 0, 0);
+              } else if (e.tumour) {
+                cairo_fill(cr_);
+              } else {
+                cairo_set_line_width(cr_, 1.4);
+                cairo_stroke(cr_);
+              }
             },
             e.name);
     }
@@ -491,7 +514,8 @@ private:
       set_rgb(cr_, kInk);
       show_text(cr_, "Distance to the tumour along the nerve", kMargin, y_ + 9);
       y_ += 14;
-      draw_distance_plot(cr_, n, c_.grades, kMargin, y_, kContentWidth, 170);
+      if (counted_.total > 0)
+        draw_distance_plot(cr_, n, c_.grades, kMargin, y_, kContentWidth, 170);
       y_ += 176;
     }
     const KeyValues more = section_details(n);
@@ -522,6 +546,7 @@ private:
 
   void warnings() {
     heading("Warnings");
+    warnings_page_ = page_;
     if (c_.warnings.empty()) {
       paragraph("none", Font::italic, 8.5, kMargin, kContentWidth);
       return;
@@ -566,11 +591,11 @@ cairo_status_t discard(void*, const unsigned char*, unsigned int) {
   return CAIRO_STATUS_SUCCESS;
 }
 
-int render(cairo_surface_t* surface, const PrintableReport::Content& c, int total_pages) {
+Writer::Pages render(cairo_surface_t* surface, const PrintableReport::Content& c, Writer::Pages counted) {
   cairo_t* cr = cairo_create(surface);
-  Writer w(cr, c, total_pages);
+  Writer w(cr, c, counted);
   w.write();
-  const int pages = w.pages();
+  const Writer::Pages pages = w.pages();
   const cairo_status_t status = cairo_status(cr);
   cairo_destroy(cr);
   cairo_surface_finish(surface);
@@ -586,7 +611,7 @@ int render(cairo_surface_t* surface, const PrintableReport::Content& c, int tota
 void PrintableReport::write_pdf(const fs::path& path) const {
   // Lay out once without output to count the pages ("page N of M" on every page), then for real.
   cairo_surface_t* counting = cairo_pdf_surface_create_for_stream(discard, nullptr, kPageWidth, kPageHeight);
-  const int pages = render(counting, *content_, 0);
+  const Writer::Pages pages = render(counting, *content_, {});
   cairo_surface_destroy(counting);
   write_file_atomically(path, [&](const fs::path& tmp) {
     cairo_surface_t* surface = cairo_pdf_surface_create(tmp.c_str(), kPageWidth, kPageHeight);

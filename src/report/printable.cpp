@@ -1,6 +1,8 @@
 // The content of the printable report, read from report.json and formatted once for the PDF and the HTML.
 #include "report/printable.h"
 
+#include "anatomy/anatomy.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -270,10 +272,11 @@ std::string grade_meaning(const std::string& grade, const GradeRules& r) {
   return "";
 }
 
-const char* const kSummaryExplanation = "Min. distance: from the estimated nerve centre line to the tumour "
-                                        "surface. r95: radius of the nerve's 95 % "
-                                        "corridor at its closest point. P ≤ X mm: probability that the true "
-                                        "nerve lies within X mm of the tumour.";
+const char* const kSummaryExplanation =
+    "Min. distance: from the estimated nerve centre line to the tumour surface. r95: radius of the nerve's "
+    "95 % "
+    "corridor at its closest point. Tumour: the tumour (GTVp primary, GTVn nodes) closest to the nerve. "
+    "P ≤ X mm: probability that the true nerve lies within X mm of the tumour.";
 
 const char* const kLengthExplanation =
     "Length ≤ X mm: the length of the estimated nerve lying within X mm of the tumour, in mm and as a "
@@ -498,9 +501,30 @@ void build_content(PrintableReport::Content& c, const nlohmann::json& report, co
     s.nerve = i;
     s.why = why;
     if (in.ct && !in.ct->data.empty() && c.nerves[i].closest_nerve_mm) {
-      s.sample = slice::sample_axial(*in.ct, in.labels, section_view(c.nerves[i]));
-      s.pixels = compose_slice(s.sample, c.window);
-      s.legend = slice_legend(s.sample, 12);
+      const auto& n = c.nerves[i];
+      s.sample = slice::sample_axial(*in.ct, in.labels, section_view(n));
+      std::optional<slice::AxialSample> off_plane;
+      const double dz = n.closest_tumour_mm ? n.closest_tumour_mm->z() - n.closest_nerve_mm->z() : 0.0;
+      if (std::abs(dz) >= 0.5) {
+        auto view = s.sample.view;
+        view.z_mm = n.closest_tumour_mm->z();
+        off_plane = slice::sample_axial(*in.ct, in.labels, view);
+      }
+      s.pixels = compose_slice(s.sample, c.window, off_plane ? &off_plane->labels : nullptr);
+      s.legend = slice_legend(s.sample, s.sample.view.lps_to_image(*n.closest_nerve_mm), 14);
+      if (off_plane && !n.closest_tumour.empty() &&
+          (n.closest_tumour == "GTVp" || n.closest_tumour == "GTVn")) {
+        const int id = n.closest_tumour == "GTVp" ? anatomy::kGtvpId : anatomy::kGtvnId;
+        const Rgb rgb = anatomy::Catalogue::get().output_table().find(id)->rgb;
+        s.legend.insert(s.legend.begin(),
+                        {fmt::format("{} outline {:.1f} mm {}, at its closest point",
+                                     n.closest_tumour,
+                                     std::abs(dz),
+                                     dz > 0 ? "above (cranial)" : "below (caudal)"),
+                         rgb,
+                         true,
+                         true});
+      }
       s.crossings = crossings(c.nerves, i, s.sample.view, in.rules);
       s.has_image = true;
     }

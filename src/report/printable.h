@@ -56,6 +56,7 @@ struct SliceLegendEntry {
   std::string name;
   Rgb rgb;
   bool tumour = false;
+  bool dashed = false; //!< the tumour's outline on another plane (where its closest point lies)
 };
 
 struct NerveSection {
@@ -120,11 +121,16 @@ std::vector<std::pair<std::string, std::string>> provenance_tags();
 
 //! The view for a nerve's section: the plane through its closest point, centred between the nerve and the
 //! tumour points, wide enough for both and the neck around them.
-slice::AxialView section_view(const NerveFacts& nerve, double mm_per_pixel = 0.2);
+slice::AxialView section_view(const NerveFacts& nerve, double mm_per_pixel = 0.25);
 //! CT in the window, tumours tinted and outlined, structure outlines in catalogue colours (RGB24).
-std::vector<uint32_t> compose_slice(const slice::AxialSample& sample, const slice::CtWindow& window);
-//! Structures and tumours visible in the sample, largest first.
-std::vector<SliceLegendEntry> slice_legend(const slice::AxialSample& sample, size_t max_entries);
+//! `off_plane_labels` (optional, same view at another z): its tumour outlines are added, dashed.
+std::vector<uint32_t> compose_slice(const slice::AxialSample& sample,
+                                    const slice::CtWindow& window,
+                                    const std::vector<uint8_t>* off_plane_labels = nullptr);
+//! Tumours, then the structures visible in the sample nearest to `focus` (image position; the nerve point)
+//! first: the vessels and muscles beside the nerve matter more than large distant bones.
+std::vector<SliceLegendEntry>
+slice_legend(const slice::AxialSample& sample, const std::array<double, 2>& focus, size_t max_entries);
 //! Draw the composed slice at (x, y) with the given width (height follows the aspect), then the overlays:
 //! the nerve point, its 95 % corridor circle, the closest tumour point, other nerves crossing the plane,
 //! orientation letters and the scale bar.

@@ -212,7 +212,9 @@ slice::AxialView section_view(const NerveFacts& nerve, double mm_per_pixel) {
   return v;
 }
 
-std::vector<uint32_t> compose_slice(const slice::AxialSample& s, const slice::CtWindow& window) {
+std::vector<uint32_t> compose_slice(const slice::AxialSample& s,
+                                    const slice::CtWindow& window,
+                                    const std::vector<uint8_t>* off_plane_labels) {
   const int w = s.view.width_px, h = s.view.height_px;
   std::vector<uint32_t> px(size_t(w) * size_t(h));
   const double low = window.level_hu - 0.5 * window.width_hu;
@@ -223,11 +225,12 @@ std::vector<uint32_t> compose_slice(const slice::AxialSample& s, const slice::Ct
   }
   // Outline width in pixels: about 0.4 mm, so that outlines stay visible when printed.
   const int thickness = std::max(1, int(std::lround(0.4 / s.view.mm_per_pixel)));
-  auto label = [&](int c, int r) -> int {
+  auto label_in = [&](const std::vector<uint8_t>& labels, int c, int r) -> int {
     if (c < 0 || r < 0 || c >= w || r >= h)
       return -1;
-    return s.labels[size_t(r) * size_t(w) + size_t(c)];
+    return labels[size_t(r) * size_t(w) + size_t(c)];
   };
+  auto label = [&](int c, int r) { return label_in(s.labels, c, r); };
   for (int r = 0; r < h; ++r)
     for (int c = 0; c < w; ++c) {
       const int l = label(c, r);
@@ -252,25 +255,53 @@ std::vector<uint32_t> compose_slice(const slice::AxialSample& s, const slice::Ct
         p = pack((1 - a) * g + a * rgb[0], (1 - a) * g + a * rgb[1], (1 - a) * g + a * rgb[2]);
       }
     }
+  if (off_plane_labels) {
+    // The tumour where it comes closest to the nerve may lie a few millimetres above or below this plane: its
+    // outline there is drawn dashed (every other run of pixels along the border), so the reader sees it.
+    for (int r = 0; r < h; ++r)
+      for (int c = 0; c < w; ++c) {
+        const int l = label_in(*off_plane_labels, c, r);
+        if (!is_tumour(l) || ((c + r) / (3 * thickness)) % 2)
+          continue;
+        bool edge = false;
+        for (int t = 1; t <= thickness && !edge; ++t)
+          for (auto [dc, dr] : {std::pair{t, 0}, {-t, 0}, {0, t}, {0, -t}}) {
+            const int n = label_in(*off_plane_labels, c + dc, r + dr);
+            if (n >= 0 && n != l) {
+              edge = true;
+              break;
+            }
+          }
+        if (edge) {
+          const Rgb rgb = label_rgb(l);
+          px[size_t(r) * size_t(w) + size_t(c)] = pack(rgb[0], rgb[1], rgb[2]);
+        }
+      }
+  }
   return px;
 }
 
-std::vector<SliceLegendEntry> slice_legend(const slice::AxialSample& s, size_t max_entries) {
-  std::map<int, size_t> count;
-  for (uint8_t l : s.labels)
-    if (l)
-      ++count[l];
-  std::vector<std::pair<size_t, int>> order;
-  for (auto [id, n] : count)
-    order.emplace_back(n, id);
-  // Tumours first, then structures by area in the image.
+std::vector<SliceLegendEntry>
+slice_legend(const slice::AxialSample& s, const std::array<double, 2>& focus, size_t max_entries) {
+  std::map<int, double> nearest; // label → squared pixel distance of its nearest pixel to the focus
+  for (int r = 0; r < s.view.height_px; ++r)
+    for (int c = 0; c < s.view.width_px; ++c)
+      if (const int l = s.label_at(c, r)) {
+        const double d = std::pow(c + 0.5 - focus[0], 2) + std::pow(r + 0.5 - focus[1], 2);
+        auto [it, added] = nearest.emplace(l, d);
+        if (!added)
+          it->second = std::min(it->second, d);
+      }
+  std::vector<std::pair<double, int>> order;
+  for (auto [id, d] : nearest)
+    order.emplace_back(d, id);
   std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
     if (is_tumour(a.second) != is_tumour(b.second))
       return is_tumour(a.second);
-    return a.first > b.first;
+    return a.first < b.first;
   });
   std::vector<SliceLegendEntry> legend;
-  for (auto [n, id] : order) {
+  for (auto [d, id] : order) {
     if (legend.size() >= max_entries)
       break;
     std::string name;

@@ -127,6 +127,16 @@ std::string without_whitespace(const std::string& s) {
 }
 
 //! The nerve's name as its rule file titles it, up to any parenthesis or comma ("Vagus nerve").
+//! Viewing aid: with NERVEMAP_REPORT_COPY_DIR set, the reports a test wrote are copied there to look at.
+void keep_for_viewing(const fs::path& out, const std::string& prefix) {
+  const char* env = std::getenv("NERVEMAP_REPORT_COPY_DIR");
+  if (!env || !*env)
+    return;
+  fs::create_directories(env);
+  for (const char* name : {"report.pdf", "report.html", "report.json"})
+    fs::copy_file(out / name, fs::path(env) / (prefix + "_" + name), fs::copy_options::overwrite_existing);
+}
+
 std::string short_title(const nerves::RuleBase& rules, const std::string& nerve) {
   std::string t = rules.find(nerve)->title;
   return t.substr(0, std::min(t.find(','), t.find(" (")));
@@ -154,6 +164,7 @@ struct PhantomRun {
     r.anonymize = anonymize;
     r.out = out = dir / "out";
     report = pipeline::run_case(r).report;
+    keep_for_viewing(out, anonymize ? "phantom_anonymized" : "phantom");
   }
 };
 
@@ -346,6 +357,7 @@ TEST(PrintableIdentifiers, ShownFromDicomAndLeftOutWithAnonymize) {
     o.anonymize = anonymize;
     o.out = dir / (anonymize ? "anon" : "named");
     const auto result = pipeline::run_case(o);
+    keep_for_viewing(o.out, anonymize ? "dicom_anonymized" : "dicom");
     const std::string pdf = squash(pdf_text(o.out / "report.pdf"));
     const std::string html = read_text(o.out / "report.html");
     auto meta = run({"pdfinfo", (o.out / "report.pdf").string()});

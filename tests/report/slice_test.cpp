@@ -208,7 +208,76 @@ TEST(AxialSlice, ComposedImageTintsATumourOnTheImageRightWhenItIsOnThePatientsLe
   const Rgb orange = anatomy::Catalogue::get().output_table().find(anatomy::kGtvnId)->rgb;
   EXPECT_EQ(px[size_t(row) * size_t(view.width_px) + size_t(last)],
             (uint32_t(orange[0]) << 16) | (uint32_t(orange[1]) << 8) | orange[2]);
-  const auto legend = slice_legend(sample, 5);
+  const auto legend = slice_legend(sample, {0, 0}, 5);
   ASSERT_EQ(legend.size(), 1u);
   EXPECT_TRUE(legend[0].tumour);
+}
+
+TEST(PrintableImages, PngEncoderRoundTripsThroughCairosReader) {
+  // Our PNG writer (used for the HTML's data URIs) must produce files other readers decode exactly.
+  const int w = 37, h = 21;
+  std::vector<uint32_t> pixels(size_t(w * h));
+  for (size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] = uint32_t((i * 2654435761u) & 0xffffff);
+  cairo_surface_t* s = rgb24_surface(pixels, w, h);
+  const std::string png = png_bytes(s);
+  cairo_surface_destroy(s);
+  struct Reader {
+    const std::string* bytes;
+    size_t at = 0;
+  } reader{&png};
+  cairo_surface_t* back = cairo_image_surface_create_from_png_stream(
+      [](void* closure, unsigned char* data, unsigned int length) {
+        auto* r = static_cast<Reader*>(closure);
+        if (r->at + length > r->bytes->size())
+          return CAIRO_STATUS_READ_ERROR;
+        std::copy_n(r->bytes->data() + r->at, length, data);
+        r->at += length;
+        return CAIRO_STATUS_SUCCESS;
+      },
+      &reader);
+  ASSERT_EQ(cairo_surface_status(back), CAIRO_STATUS_SUCCESS);
+  ASSERT_EQ(cairo_image_surface_get_width(back), w);
+  ASSERT_EQ(cairo_image_surface_get_height(back), h);
+  const unsigned char* data = cairo_image_surface_get_data(back);
+  const int stride = cairo_image_surface_get_stride(back);
+  int wrong = 0;
+  for (int r = 0; r < h; ++r)
+    for (int c = 0; c < w; ++c)
+      wrong +=
+          (reinterpret_cast<const uint32_t*>(data + r * stride)[c] & 0xffffff) != pixels[size_t(r * w + c)];
+  EXPECT_EQ(wrong, 0);
+  cairo_surface_destroy(back);
+  EXPECT_EQ(base64("Man"), "TWFu");
+  EXPECT_EQ(base64("Ma"), "TWE=");
+  EXPECT_EQ(base64("M"), "TQ==");
+}
+
+TEST(AxialSlice, LegendListsTumoursThenStructuresNearestTheNerveFirst) {
+  const Geometry g = grid(Mat3::Identity(), Vec3(1, 1, 1));
+  Scene sc = scene(g, Vec3(30, 30, 0), 3); // far from the focus
+  const auto& catalogue = anatomy::Catalogue::get();
+  const int carotid = catalogue.at("common_carotid_artery_left").id,
+            thyroid = catalogue.at("thyroid_gland").id;
+  for (auto& v : sc.labels.voxels.data)
+    if (v == 3)
+      v = uint8_t(thyroid);
+  // A small carotid next to the focus and a tumour far away.
+  for (int64_t k = 0; k < g.dims[2]; ++k)
+    for (int64_t j = 0; j < g.dims[1]; ++j)
+      for (int64_t i = 0; i < g.dims[0]; ++i) {
+        const Vec3 p = g.index_to_lps(Vec3(double(i), double(j), double(k)));
+        if ((p.head<2>() - Vec3(2, 0, 0).head<2>()).norm() <= 3)
+          sc.labels.voxels.at(i, j, k) = uint8_t(carotid);
+        if ((p.head<2>() - Vec3(-30, -30, 0).head<2>()).norm() <= 4)
+          sc.labels.voxels.at(i, j, k) = uint8_t(anatomy::kGtvpId);
+      }
+  const auto view = view_at(0);
+  const auto sample = slice::sample_axial(sc.ct, &sc.labels, view);
+  const auto legend = slice_legend(sample, view.lps_to_image(Vec3(0, 0, 0)), 5);
+  ASSERT_EQ(legend.size(), 3u);
+  EXPECT_EQ(legend[0].name, "GTVp (primary tumour)");
+  EXPECT_EQ(legend[1].name, "common carotid artery left"); // smaller, but beside the nerve
+  EXPECT_EQ(legend[2].name, "thyroid gland");
+  EXPECT_EQ(slice_legend(sample, view.lps_to_image(Vec3(0, 0, 0)), 2).size(), 2u);
 }
