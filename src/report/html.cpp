@@ -83,7 +83,8 @@ table { border-collapse: collapse; width: 100%; font-size: 8.5pt; }
 table.data th { background: #e6e6e6; text-align: left; padding: 3px 4px; vertical-align: bottom; }
 table.data td { padding: 3px 4px; vertical-align: top; border-bottom: 1px solid #e2e2e2; }
 table.data tr:nth-child(even) td { background: #f6f6f6; }
-td.num, th.num { text-align: right; white-space: nowrap; }
+td.num { text-align: right; white-space: nowrap; }
+table.data th.num { text-align: right; }
 table.kv { width: auto; }
 table.kv th { text-align: left; font-weight: normal; color: #666; padding: 1px 1em 1px 0; vertical-align: top; white-space: nowrap; }
 table.kv td { padding: 1px 0; }
@@ -212,8 +213,8 @@ std::string PrintableReport::html() const {
       h += "<li><span class=\"swatch\" style=\"border:none\">✕</span>closest tumour point</li>\n";
       if (!s.crossings.empty())
         h += "<li><span class=\"swatch\" "
-             "style=\"border-color:#1a99cc;border-radius:50%;border-width:1px\"></span>"
-             "other estimated nerves in this plane</li>\n";
+             "style=\"border-color:#1a99cc;border-radius:50%;border-width:1px\"></span>" +
+             esc(crossings_legend(s.crossings)) + "</li>\n";
       for (const auto& e : s.legend)
         h += fmt::format("<li><span class=\"swatch\" style=\"border-color:{0};{1}\"></span>{2}</li>\n",
                          hex(e.rgb),

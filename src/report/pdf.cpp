@@ -402,6 +402,60 @@ private:
     y_ += 4;
   }
 
+  //! The text, shortened with an ellipsis to fit the width in the current font.
+  std::string fit_text(const std::string& text, double width) {
+    if (text_width(cr_, text) <= width)
+      return text;
+    std::string base = text;
+    while (!base.empty() && text_width(cr_, base + "…") > width) {
+      while (!base.empty() && (static_cast<unsigned char>(base.back()) & 0xC0) == 0x80)
+        base.pop_back(); // continuation bytes of a UTF-8 character
+      if (!base.empty())
+        base.pop_back();
+    }
+    return base + "…";
+  }
+
+  //! The outlines on a slice, in columns below it: tumours first, then the structures nearest the nerve.
+  void outline_legend(const std::vector<SliceLegendEntry>& legend) {
+    constexpr int kColumns = 3, kRows = 5;
+    const double column_width = kContentWidth / kColumns, line = 9.5;
+    y_ += 3;
+    const size_t shown = std::min(legend.size(), size_t(kColumns * kRows));
+    const size_t rows = (shown + kColumns - 1) / kColumns;
+    for (size_t i = 0; i < shown; ++i) {
+      const auto& e = legend[i];
+      // Column-major, so that the list reads down the first column first (nearest structures).
+      const double x = kMargin + column_width * double(i / rows), y = y_ + line * double(i % rows);
+      cairo_new_path(cr_);
+      cairo_rectangle(cr_, x + 1, y + 1.5, 8, 6);
+      set_rgb(cr_, e.rgb);
+      if (e.dashed) {
+        const double dash[] = {2, 1.2};
+        cairo_set_dash(cr_, dash, 2, 0);
+        cairo_set_line_width(cr_, 1.2);
+        cairo_stroke(cr_);
+        cairo_set_dash(cr_, nullptr, 0, 0);
+      } else if (e.tumour) {
+        cairo_fill(cr_);
+      } else {
+        cairo_set_line_width(cr_, 1.4);
+        cairo_stroke(cr_);
+      }
+      set_font(cr_, Font::regular, 7.5);
+      set_rgb(cr_, kInk);
+      show_text(cr_, fit_text(e.name, column_width - 16), x + 13, y + 7.5);
+    }
+    y_ += line * double(rows);
+    if (shown < legend.size()) {
+      set_font(cr_, Font::italic, 7.5);
+      set_rgb(cr_, kGrey);
+      show_text(
+          cr_, fmt::format("and {} more outlined structures", legend.size() - shown), kMargin + 13, y_ + 7.5);
+      y_ += line;
+    }
+  }
+
   void nerve_section(const NerveSection& s) {
     const auto& n = c_.nerves[s.nerve];
     new_page();
@@ -483,30 +537,13 @@ private:
               cairo_set_line_width(cr_, 1);
               cairo_stroke(cr_);
             },
-            "other estimated nerves in this plane");
-      for (const auto& e : s.legend)
-        legend_line(
-            [&](double x, double y) {
-              cairo_rectangle(cr_, x - 4, y - 3, 8, 6);
-              set_rgb(cr_, e.rgb);
-              if (e.dashed) {
-                const double dash[] = {2, 1.2};
-                cairo_set_dash(cr_, dash, 2, 0);
-                cairo_set_line_width(cr_, 1.2);
-                cairo_stroke(cr_);
-                cairo_set_dash(cr_, nullptr, 0, 0);
-              } else if (e.tumour) {
-                cairo_fill(cr_);
-              } else {
-                cairo_set_line_width(cr_, 1.4);
-                cairo_stroke(cr_);
-              }
-            },
-            e.name);
+            crossings_legend(s.crossings));
     }
     y_ = std::max(y_, image_top + image_height) + 6;
-    if (s.has_image)
+    if (s.has_image) {
       paragraph(slice_caption(c_, n), Font::italic, 7.5, kMargin, kContentWidth, kGrey);
+      outline_legend(s.legend);
+    }
     y_ += 6;
     if (n.profile_mm.size() == n.path_mm.size() && n.path_mm.size() > 1) {
       need(190);

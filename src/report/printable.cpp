@@ -18,6 +18,9 @@ const char* const kIntendedUse =
 namespace {
 
 const std::string kDash = "—";
+//! From this distance between the nerve's plane and the closest tumour point, the tumour's outline at its
+//! closest point is drawn too (dashed).
+constexpr double kOffPlaneMm = 0.5;
 
 int grade_rank(const std::string& grade) {
   static const std::vector<std::string> order{"contact", "high", "moderate", "low", "none"};
@@ -198,7 +201,9 @@ std::vector<CrossingMark> crossings(const std::vector<NerveFacts>& nerves,
         const auto im = view.lps_to_image(p);
         if (im[0] < 0 || im[1] < 0 || im[0] > view.width_px || im[1] > view.height_px)
           continue;
-        out.push_back({abbreviation(short_title(f.nerve, rules)),
+        const std::string title = short_title(f.nerve, rules);
+        out.push_back({abbreviation(title),
+                       title.substr(0, title.find(" (")),
                        p,
                        f.r95_mm[i] + t * (f.r95_mm[i + 1] - f.r95_mm[i])});
         break; // one mark per piece is enough for orientation
@@ -206,6 +211,23 @@ std::vector<CrossingMark> crossings(const std::vector<NerveFacts>& nerves,
   }
   return out;
 }
+
+} // namespace
+
+std::string crossings_legend(const std::vector<CrossingMark>& crossings) {
+  std::vector<std::string> seen;
+  for (const auto& m : crossings) {
+    std::string name = m.name;
+    if (!name.empty())
+      name[0] = char(std::tolower(static_cast<unsigned char>(name[0])));
+    const std::string entry = m.label + " " + name;
+    if (std::find(seen.begin(), seen.end(), entry) == seen.end())
+      seen.push_back(entry);
+  }
+  return fmt::format("other estimated nerves in this plane ({})", fmt::join(seen, ", "));
+}
+
+namespace {
 
 std::string citation(const nerves::Source& s) {
   std::string c = s.authors.empty() ? s.key : s.authors;
@@ -327,9 +349,12 @@ std::string slice_caption(const PrintableReport::Content& c, const NerveFacts& n
       c.window.width_hu,
       c.window.level_hu);
   if (n.closest_tumour_mm && std::abs(n.closest_tumour_mm->z() - p.z()) >= 0.05)
-    caption += fmt::format(" The closest tumour point lies {:.1f} mm {} this plane.",
+    caption += fmt::format(" The closest tumour point lies {:.1f} mm {} this plane{}.",
                            std::abs(n.closest_tumour_mm->z() - p.z()),
-                           n.closest_tumour_mm->z() > p.z() ? "above (cranial to)" : "below (caudal to)");
+                           n.closest_tumour_mm->z() > p.z() ? "above (cranial to)" : "below (caudal to)",
+                           std::abs(n.closest_tumour_mm->z() - p.z()) >= kOffPlaneMm
+                               ? "; the tumour's outline at that level is dashed"
+                               : "");
   return caption;
 }
 
@@ -505,7 +530,7 @@ void build_content(PrintableReport::Content& c, const nlohmann::json& report, co
       s.sample = slice::sample_axial(*in.ct, in.labels, section_view(n));
       std::optional<slice::AxialSample> off_plane;
       const double dz = n.closest_tumour_mm ? n.closest_tumour_mm->z() - n.closest_nerve_mm->z() : 0.0;
-      if (std::abs(dz) >= 0.5) {
+      if (std::abs(dz) >= kOffPlaneMm) {
         auto view = s.sample.view;
         view.z_mm = n.closest_tumour_mm->z();
         off_plane = slice::sample_axial(*in.ct, in.labels, view);
@@ -516,14 +541,13 @@ void build_content(PrintableReport::Content& c, const nlohmann::json& report, co
           (n.closest_tumour == "GTVp" || n.closest_tumour == "GTVn")) {
         const int id = n.closest_tumour == "GTVp" ? anatomy::kGtvpId : anatomy::kGtvnId;
         const Rgb rgb = anatomy::Catalogue::get().output_table().find(id)->rgb;
-        s.legend.insert(s.legend.begin(),
-                        {fmt::format("{} outline {:.1f} mm {}, at its closest point",
-                                     n.closest_tumour,
-                                     std::abs(dz),
-                                     dz > 0 ? "above (cranial)" : "below (caudal)"),
-                         rgb,
-                         true,
-                         true});
+        s.legend.insert(
+            s.legend.begin(),
+            {fmt::format(
+                 "{} {:.1f} mm {} (dashed)", n.closest_tumour, std::abs(dz), dz > 0 ? "cranial" : "caudal"),
+             rgb,
+             true,
+             true});
       }
       s.crossings = crossings(c.nerves, i, s.sample.view, in.rules);
       s.has_image = true;

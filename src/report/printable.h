@@ -47,10 +47,14 @@ struct NerveFacts {
 
 //! A nerve crossing a slice plane (other than the section's own nerve), for orientation.
 struct CrossingMark {
-  std::string label; //!< short, e.g. "RLN L"
+  std::string label; //!< abbreviation, e.g. "RLN"
+  std::string name;  //!< what it stands for, e.g. "Recurrent laryngeal nerve"
   Vec3 point_lps;
   double r95_mm = 0;
 };
+
+//! "other estimated nerves in this plane (RLN recurrent laryngeal nerve, …)": the abbreviations explained.
+std::string crossings_legend(const std::vector<CrossingMark>& crossings);
 
 struct SliceLegendEntry {
   std::string name;
