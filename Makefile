@@ -15,7 +15,7 @@ DEB_PACKAGES := \
   libinsighttoolkit5-dev libeigen3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev \
   zlib1g-dev libdeflate-dev libzip-dev libcairo2-dev libnanoflann-dev libyaml-cpp-dev libvalijson-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
-  poppler-utils libgdcm-tools \
+  poppler-utils libgdcm-tools fonts-dejavu-core \
   libcpp-httplib-dev libsqlite3-dev libssl-dev libbrotli-dev curl chromium
 
 .PHONY: deps build demo serve test bench clean format
