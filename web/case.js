@@ -181,29 +181,9 @@ async function createViewer (canvas, id, files, report, labels) {
   })
   nv.addColormap('nervemap_distance_overlay', transparentFloor(DISTANCE_COLORMAP))
   nv.addColormap('nervemap_nerve_overlay', transparentFloor(NO_TUMOUR_COLORMAP))
-  const soft = WINDOWS.soft
-  const volumes = [{ url: fileUrl(id, 'ct.nii.gz'), colormap: 'gray', cal_min: soft.level - soft.width / 2, cal_max: soft.level + soft.width / 2 }]
-  if (files.includes('labels.nii.gz')) volumes.push({ url: fileUrl(id, 'labels.nii.gz'), opacity: 0.45 })
-  await nv.loadVolumes(volumes)
-  if (nv.volumes[1]) {
-    nv.volumes[1].setColormapLabel(labelColormap(labels, new Set()))
-    nv.updateGLVolume()
-  }
-
-  // The nerves in the 2D views (see nerves2d.js), coloured as the tubes.
+  // Meshes go in before any volume: NiiVue recomputes the volume's gradient texture after every mesh
+  // added once a volume is loaded (~1 s each in software WebGL, a minute for a neck's 60 meshes).
   const pieces = nervePieces(report)
-  const nerveVoxels = nerveVolumeNifti(pieces, NERVE_RADIUS_MM)
-  if (nerveVoxels) {
-    await nv.addVolumeFromUrl({
-      url: 'nerves2d.nii',
-      buffer: nerveVoxels,
-      name: 'nerves2d.nii',
-      colormap: files.includes('nerves_distance.tsf') ? 'nervemap_distance_overlay' : 'nervemap_nerve_overlay',
-      ...NERVE_CAL,
-      opacity: 1
-    })
-  }
-
   // Surface meshes (structures, tumour) if the case has them: coloured like their labels.
   const byName = new Map(labels.map(l => [l.name, l]))
   const meshFiles = files.filter(f => f.endsWith('.mz3'))
@@ -239,6 +219,28 @@ async function createViewer (canvas, id, files, report, labels) {
   }
   const corridors = corridorMesh(nv, pieces)
   if (corridors) nv.addMesh(corridors)
+
+  const soft = WINDOWS.soft
+  const volumes = [{ url: fileUrl(id, 'ct.nii.gz'), colormap: 'gray', cal_min: soft.level - soft.width / 2, cal_max: soft.level + soft.width / 2 }]
+  if (files.includes('labels.nii.gz')) volumes.push({ url: fileUrl(id, 'labels.nii.gz'), opacity: 0.45 })
+  await nv.loadVolumes(volumes)
+  if (nv.volumes[1]) {
+    nv.volumes[1].setColormapLabel(labelColormap(labels, new Set()))
+    nv.updateGLVolume()
+  }
+
+  // The nerves in the 2D views (see nerves2d.js), coloured as the tubes.
+  const nerveVoxels = nerveVolumeNifti(pieces, NERVE_RADIUS_MM)
+  if (nerveVoxels) {
+    await nv.addVolumeFromUrl({
+      url: 'nerves2d.nii',
+      buffer: nerveVoxels,
+      name: 'nerves2d.nii',
+      colormap: files.includes('nerves_distance.tsf') ? 'nervemap_distance_overlay' : 'nervemap_nerve_overlay',
+      ...NERVE_CAL,
+      opacity: 1
+    })
+  }
 
   // Nerve names in the 3D view: NiiVue's label legend with a leader line to each nerve's point.
   for (const n of report.nerves) {

@@ -63,6 +63,8 @@ void OutputTransaction::prepare() {
     created_.push_back(first_missing);
 }
 
-void OutputTransaction::created(const fs::path& path) { created_.push_back(path); }
+void OutputTransaction::created(const fs::path& path) {
+  created_.push_back(path);
+}
 
 } // namespace nervemap

@@ -187,13 +187,13 @@ TEST(AxialSlice, ComposedImageTintsATumourOnTheImageRightWhenItIsOnThePatientsLe
   const auto view = view_at(0);
   const auto sample = slice::sample_axial(sc.ct, &sc.labels, view);
   const auto px = compose_slice(sample, slice::kSoftTissueWindow);
-  // The disc centre (inside, tinted toward GTVn orange: more red than blue) and its mirror (plain grey).
+  // The disc centre (inside, tinted toward GTVn violet: more blue than green) and its mirror (plain grey).
   const auto at = [&](const Vec3& lps) {
     const auto im = view.lps_to_image(lps);
     return px[size_t(im[1]) * size_t(view.width_px) + size_t(im[0])];
   };
   const uint32_t inside = at(Vec3(25, 0, 0)), mirror = at(Vec3(-25, 0, 0));
-  EXPECT_GT(int((inside >> 16) & 0xff), int(inside & 0xff) + 40);
+  EXPECT_GT(int(inside & 0xff), int((inside >> 8) & 0xff) + 40);
   EXPECT_EQ((mirror >> 16) & 0xff, mirror & 0xff);
   EXPECT_GT(view.lps_to_image(Vec3(25, 0, 0))[0], 0.5 * view.width_px);
   // The outline is drawn in the label's own colour: the last labelled pixel right of the centre, on the
