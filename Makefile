@@ -1,5 +1,6 @@
 # nervemap: `make demo` and `make test` work on a fresh Debian 12 machine as root.
-#   deps  install every Debian package the build, the tests and the demo need (only what is missing)
+#   deps  install every Debian package the build, the tests and the demo need (only what is missing),
+#         then the viewer's npm packages (npm ci: NiiVue 0.69.0 and playwright-core, from package-lock.json)
 #   build configure and compile into build/ (binary: build/bin/nervemap)
 #   demo  run the whole pipeline on the built-in synthetic neck
 #   test  every test (CTest), slow ones included
@@ -15,9 +16,10 @@ DEB_PACKAGES := \
   zlib1g-dev libdeflate-dev libzip-dev libcairo2-dev libnanoflann-dev libyaml-cpp-dev libvalijson-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   libtorch-dev libopenblas0-pthread python3-torch \
-  poppler-utils libgdcm-tools
+  poppler-utils libgdcm-tools fonts-dejavu-core \
+  libcpp-httplib-dev libsqlite3-dev libssl-dev libbrotli-dev curl chromium
 
-.PHONY: deps build demo test bench clean format
+.PHONY: deps build demo serve test bench clean format
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -28,6 +30,15 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -q && apt-get install -y --no-install-recommends $$missing; \
 	fi
+	@# Node (for npm ci and the browser test): Debian's if none is installed.
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: node/npm missing; run as root or install them" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; \
+	fi
+	@# The viewer's packages, exactly as locked (nothing is fetched at run time; no browser download).
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --ignore-scripts --no-audit --no-fund; \
+	fi
 
 $(BUILD)/build.ninja: CMakeLists.txt | deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -36,13 +47,26 @@ build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/bin/nervemap demo --out demo-out
+	$(BUILD)/bin/nervemap demo --out demo-out --data nervemap-data
+
+# The web service and viewer on http://127.0.0.1:8080/ (data in ./nervemap-data).
+serve: build
+	$(BUILD)/bin/nervemap serve
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1200
 
+# Every benchmark (numbers and protocol in bench/README.md). The segmentation runtime is compared with
+# PyTorch on the same random-weight, TotalSegmentator-sized network (written once by the baseline script).
+BENCH_MODEL := $(BUILD)/bench/ts_sized_net
 bench: build
-	@for b in $(BUILD)/bench/*_bench; do [ -x "$$b" ] && "$$b"; done; true
+	@for b in mesh_bench nerves_bench report_bench run_bench; do echo "== $$b"; $(BUILD)/bin/$$b || exit 1; done
+	@test -d $(BENCH_MODEL) || /usr/bin/python3 bench/segment_baseline.py make-model --out $(BENCH_MODEL) \
+	  --stages 6 --patch 128 128 128
+	@echo "== segment_bench (C++) vs segment_baseline.py (PyTorch)"
+	$(BUILD)/bin/segment_bench time --model $(BENCH_MODEL) --threads 2 --repeats 5 --image 192 160 160
+	/usr/bin/python3 bench/segment_baseline.py time --model $(BENCH_MODEL) --threads 2 --repeats 5 --image 192 160 160
+	$(BUILD)/bin/segment_bench roi --model $(BENCH_MODEL) --threads 2
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

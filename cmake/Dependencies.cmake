@@ -18,3 +18,7 @@ find_package(yaml-cpp REQUIRED)
 find_package(Torch REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
+# The web service: cpp-httplib (Debian builds it as a shared library; its .pc carries the defines the
+# ABI needs) and SQLite for the case table.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(SQLite3 REQUIRED)

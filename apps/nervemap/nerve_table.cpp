@@ -5,16 +5,23 @@
 namespace nervemap::cli {
 
 void print_nerve_table(const nlohmann::json& report) {
-  fmt::print("\n{:<32} {:<14} {:>9} {:>11}  {}\n",
+  fmt::print("\n{:<34} {:<9} {:>9} {:>9} {:>11}  {}\n",
              "nerve",
-             "status",
+             "risk",
+             "distance",
              "length",
              "r95 (mm)",
-             "most likely course / reason");
+             "most likely course");
   for (const auto& n : report.at("nerves")) {
     const std::string id = n.at("id");
     if (n.at("status") != "estimated") {
-      fmt::print("{:<32} {:<14} {:>9} {:>11}  {}\n", id, "not estimated", "-", "-", n.value("reason", ""));
+      fmt::print("{:<34} {:<9} {:>9} {:>9} {:>11}  not estimated: {}\n",
+                 id,
+                 "-",
+                 "-",
+                 "-",
+                 "-",
+                 n.value("reason", ""));
       continue;
     }
     double r_min = 1e9, r_max = 0;
@@ -29,9 +36,14 @@ void print_nerve_table(const nlohmann::json& report) {
         best = v.at("probability").get<double>();
         course = fmt::format("{} ({:.0f} %)", v.at("name").get<std::string>(), 100 * best);
       }
-    fmt::print("{:<32} {:<14} {:>6.0f} mm {:>4.1f}–{:<4.1f}  {}\n",
+    const std::string risk = n.at("risk").is_string() ? n.at("risk").get<std::string>() : "-";
+    const std::string distance = n.at("min_distance_mm").is_number()
+                                     ? fmt::format("{:.1f} mm", n.at("min_distance_mm").get<double>())
+                                     : "-";
+    fmt::print("{:<34} {:<9} {:>9} {:>6.0f} mm {:>4.1f}–{:<4.1f}  {}\n",
                id,
-               "estimated",
+               risk,
+               distance,
                n.at("length_mm").get<double>(),
                r_min,
                r_max,

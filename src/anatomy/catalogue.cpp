@@ -451,7 +451,7 @@ LabelTable Catalogue::output_table() const {
   for (const auto& s : structures_)
     table.add({s.id, s.name, s.rgb});
   table.add({kGtvpId, "GTVp", {255, 0, 255}});
-  table.add({kGtvnId, "GTVn", {255, 120, 0}});
+  table.add({kGtvnId, "GTVn", {150, 70, 255}}); // violet: apart from the green→red distance colours
   return table;
 }
 

@@ -111,17 +111,30 @@ import_folder(const fs::path& dir, const Geometry& ct, const ImportOptions& opti
 
   // Decode in parallel; each mask becomes a list of voxel offsets so that only one full volume is
   // held per thread (design §2: thirty full masks would not fit).
+  // Each thread inflates into one reused buffer (no full-size allocation per file).
   std::vector<std::exception_ptr> errors(masks.size());
-#pragma omp parallel for schedule(dynamic, 1)
-  for (size_t m = 0; m < masks.size(); ++m) {
-    try {
-      MaskVolume v = io::read_nifti_labels(masks[m].file, masks[m].warnings);
-      v = onto_ct_grid(std::move(v), ct, options.resample_masks, masks[m].file);
-      for (size_t o = 0; o < v.data.size(); ++o)
-        if (v.data[o])
-          masks[m].voxels.push_back(int64_t(o));
-    } catch (...) {
-      errors[m] = std::current_exception();
+#pragma omp parallel
+  {
+    std::vector<uint8_t> scratch;
+#pragma omp for schedule(dynamic, 1)
+    for (size_t m = 0; m < masks.size(); ++m) {
+      try {
+        io::NiftiHeader header;
+        auto voxels = io::read_nifti_mask_voxels(masks[m].file, masks[m].warnings, scratch, &header);
+        if (header.geometry.same_grid(ct)) {
+          masks[m].voxels = std::move(voxels);
+          continue;
+        }
+        MaskVolume v(header.geometry, 0);
+        for (int64_t o : voxels)
+          v.data[size_t(o)] = 1;
+        v = onto_ct_grid(std::move(v), ct, options.resample_masks, masks[m].file);
+        for (size_t o = 0; o < v.data.size(); ++o)
+          if (v.data[o])
+            masks[m].voxels.push_back(int64_t(o));
+      } catch (...) {
+        errors[m] = std::current_exception();
+      }
     }
   }
   for (const auto& e : errors)

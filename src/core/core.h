@@ -55,8 +55,8 @@ private:
 //! Voxel grid in patient space: dims, origin (LPS mm of voxel 0,0,0), spacing and direction.
 struct Geometry {
   Index3 dims{0, 0, 0};
-  Vec3 origin = Vec3::Zero();       //!< LPS mm of the centre of voxel (0,0,0)
-  Vec3 spacing = Vec3::Ones();      //!< mm between voxel centres along i, j, k (all > 0)
+  Vec3 origin = Vec3::Zero();        //!< LPS mm of the centre of voxel (0,0,0)
+  Vec3 spacing = Vec3::Ones();       //!< mm between voxel centres along i, j, k (all > 0)
   Mat3 direction = Mat3::Identity(); //!< columns: unit LPS direction of the i, j, k axes
 
   //! 4×4 affine mapping (i, j, k, 1) to LPS mm.
@@ -159,6 +159,10 @@ private:
   std::vector<std::filesystem::path> created_;
   bool committed_ = false;
 };
+
+//! v rounded to a decimal step (0.01, 0.0001, ...), as the double nearest that decimal, so that JSON
+//! prints 37.55 rather than 37.550000000000004.
+double round_decimal(double v, double step);
 
 //! Library version (from CMake).
 const char* version();

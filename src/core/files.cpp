@@ -1,5 +1,6 @@
 #include "core/core.h"
 
+#include <algorithm>
 #include <atomic>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -8,10 +9,15 @@ namespace fs = std::filesystem;
 
 namespace nervemap {
 
-void Warnings::add(std::string message) { items_.push_back(std::move(message)); }
+void Warnings::add(std::string message) {
+  // The same finding from several nerves or sides is reported once.
+  if (std::find(items_.begin(), items_.end(), message) == items_.end())
+    items_.push_back(std::move(message));
+}
 
 void Warnings::append(const Warnings& other) {
-  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+  for (const auto& m : other.items_)
+    add(m);
 }
 
 void write_file_atomically(const fs::path& target, const std::function<void(const fs::path& tmp)>& write) {
@@ -57,6 +63,8 @@ void OutputTransaction::prepare() {
     created_.push_back(first_missing);
 }
 
-void OutputTransaction::created(const fs::path& path) { created_.push_back(path); }
+void OutputTransaction::created(const fs::path& path) {
+  created_.push_back(path);
+}
 
 } // namespace nervemap

@@ -49,20 +49,35 @@ bool Geometry::same_grid(const Geometry& o, double tol_mm, double tol_dir) const
 
 std::string Geometry::describe() const {
   return fmt::format("{}×{}×{} voxels, spacing {:.4g}×{:.4g}×{:.4g} mm, origin LPS ({:.2f}, {:.2f}, {:.2f})",
-                     dims[0], dims[1], dims[2], spacing[0], spacing[1], spacing[2], origin[0], origin[1],
+                     dims[0],
+                     dims[1],
+                     dims[2],
+                     spacing[0],
+                     spacing[1],
+                     spacing[2],
+                     origin[0],
+                     origin[1],
                      origin[2]);
 }
 
 void Geometry::validate(const std::string& what) const {
   for (int a = 0; a < 3; ++a) {
     if (dims[a] <= 0)
-      throw InputError(fmt::format("{} has a zero-size dimension ({}×{}×{} voxels)", what, dims[0], dims[1], dims[2]));
+      throw InputError(
+          fmt::format("{} has a zero-size dimension ({}×{}×{} voxels)", what, dims[0], dims[1], dims[2]));
     if (!(spacing[a] > 0) || !std::isfinite(spacing[a]))
-      throw InputError(fmt::format("{} has an invalid voxel spacing ({}, {}, {}) mm", what, spacing[0], spacing[1],
-                                   spacing[2]));
+      throw InputError(fmt::format(
+          "{} has an invalid voxel spacing ({}, {}, {}) mm", what, spacing[0], spacing[1], spacing[2]));
   }
   if (!origin.allFinite() || !direction.allFinite() || std::abs(direction.determinant()) < 1e-6)
     throw InputError(fmt::format("{} has a degenerate orientation (direction matrix not invertible)", what));
+}
+
+double round_decimal(double v, double step) {
+  // Divide by the integer inverse rather than multiply by the step: 3755 / 100 is the double nearest
+  // 37.55; 3755 * 0.01 is not.
+  const double inverse = std::round(1.0 / step);
+  return std::round(v * inverse) / inverse;
 }
 
 } // namespace nervemap

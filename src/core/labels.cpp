@@ -10,13 +10,14 @@ void LabelTable::add(Label label) {
     throw InputError(fmt::format("label table lists id {} twice", label.id));
   if (find(label.name))
     throw InputError(fmt::format("label table lists the name '{}' twice", label.name));
-  auto pos = std::lower_bound(labels_.begin(), labels_.end(), label.id,
-                              [](const Label& l, int id) { return l.id < id; });
+  auto pos = std::lower_bound(
+      labels_.begin(), labels_.end(), label.id, [](const Label& l, int id) { return l.id < id; });
   labels_.insert(pos, std::move(label));
 }
 
 const Label* LabelTable::find(int id) const {
-  auto pos = std::lower_bound(labels_.begin(), labels_.end(), id, [](const Label& l, int v) { return l.id < v; });
+  auto pos =
+      std::lower_bound(labels_.begin(), labels_.end(), id, [](const Label& l, int v) { return l.id < v; });
   return pos != labels_.end() && pos->id == id ? &*pos : nullptr;
 }
 

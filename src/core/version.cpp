@@ -1,6 +1,9 @@
-#include "core/core.h"
 #include "core/version.h"
 
+#include "core/core.h"
+
 namespace nervemap {
-const char* version() { return NERVEMAP_VERSION; }
+const char* version() {
+  return NERVEMAP_VERSION;
+}
 } // namespace nervemap

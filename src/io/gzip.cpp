@@ -167,7 +167,10 @@ std::vector<uint8_t> inflate_prefix(std::istream& in, size_t wanted, const std::
   return out;
 }
 
-std::vector<uint8_t> inflate(std::span<const uint8_t> compressed, size_t needed, const std::string& file) {
+std::vector<uint8_t> inflate(std::span<const uint8_t> compressed,
+                             size_t needed,
+                             const std::string& file,
+                             std::vector<uint8_t>* reuse) {
   constexpr size_t member_overhead = 18; // 10-byte header + 8-byte trailer (RFC 1952)
   if (compressed.size() < member_overhead)
     throw_truncated(file, 0);
@@ -186,7 +189,12 @@ std::vector<uint8_t> inflate(std::span<const uint8_t> compressed, size_t needed,
     return out;
   }
 
-  nifti::resize_large(out, isize);
+  if (reuse && reuse->capacity() >= isize) {
+    out = std::move(*reuse); // already-touched pages: no page faults for this file
+    out.resize(isize);
+  } else {
+    nifti::resize_large(out, isize);
+  }
   std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> decompressor(
       libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
   if (!decompressor)

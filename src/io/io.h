@@ -27,9 +27,11 @@ namespace fs = std::filesystem;
 
 //! Header facts of a NIfTI file, for diagnostics and tests.
 struct NiftiHeader {
-  Geometry geometry;             //!< LPS, from the affine chosen by nibabel's rule
-  std::string affine_source;     //!< "sform", "qform" or "base"
-  int datatype = 0;              //!< NIfTI datatype code (2 uint8, 4 int16, 8 int32, 16 float32, ...)
+  Geometry geometry;         //!< LPS, from the affine chosen by nibabel's rule
+  std::string affine_source; //!< "sform", "qform" or "base"
+  //! Other readers could place this file differently (sform and qform disagree, or neither is set).
+  bool transforms_ambiguous = false;
+  int datatype = 0;                    //!< NIfTI datatype code (2 uint8, 4 int16, 8 int32, 16 float32, ...)
   double scl_slope = 1, scl_inter = 0; //!< as applied (slope 0 or non-finite → 1, 0)
   int sform_code = 0, qform_code = 0;
   int64_t vox_offset = 352;
@@ -52,6 +54,14 @@ MaskVolume read_nifti_labels(const fs::path& path,
                              LabelTable* table = nullptr,
                              NiftiHeader* header = nullptr);
 
+//! The nonzero voxels (offsets i + nx·(j + ny·k)) of a mask file without building a volume. Inflates
+//! into `scratch`, which is handed back for the next call: importing dozens of full-size
+//! TotalSegmentator masks then costs no fresh allocation (and no page faults) per file.
+std::vector<int64_t> read_nifti_mask_voxels(const fs::path& path,
+                                            Warnings& warnings,
+                                            std::vector<uint8_t>& scratch,
+                                            NiftiHeader* header = nullptr);
+
 enum class NiftiStorage {
   automatic, //!< int16 when every value is a whole number in range, else float32
   int16,
@@ -60,7 +70,9 @@ enum class NiftiStorage {
 
 //! Write a scalar volume (.nii or .nii.gz by suffix) with sform and qform (codes 1) in RAS.
 //! A sheared (non-orthonormal) direction is kept exactly in the sform; the qform is then not set.
-void write_nifti(const fs::path& path, const CtVolume& volume, NiftiStorage storage = NiftiStorage::automatic);
+void write_nifti(const fs::path& path,
+                 const CtVolume& volume,
+                 NiftiStorage storage = NiftiStorage::automatic);
 //! Write a uint8 label/mask volume; with a table the labels go into TotalSegmentator's CaretExtension.
 void write_nifti(const fs::path& path, const MaskVolume& volume, const LabelTable* table = nullptr);
 

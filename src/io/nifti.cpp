@@ -389,6 +389,7 @@ ParsedHeader parse_header(std::span<const uint8_t> bytes, const std::string& fil
 
   out.info.geometry = Geometry::from_affine(dims, lps_from_ras(affine_ras));
   out.info.geometry.validate(file);
+  out.info.transforms_ambiguous = !out.transform_warning.empty() || out.info.affine_source == "base";
   out.has_extensions = bytes.size() >= first_data_offset && bytes[header_bytes] != 0;
   return out;
 }

@@ -129,7 +129,11 @@ std::vector<uint8_t> inflate_prefix(std::istream& in, size_t wanted, const std::
 //! when the stream ends cleanly before). Allocates `needed` bytes up front only when the gzip trailer
 //! (ISIZE) confirms the size; otherwise the buffer grows with the data actually inflated, so a corrupt
 //! header cannot make us allocate gigabytes. Throws InputError naming `file` on corrupt/truncated data.
-std::vector<uint8_t> inflate(std::span<const uint8_t> compressed, size_t needed, const std::string& file);
+//! `reuse`, if given, lends its storage (moved in) so repeated calls do not allocate afresh.
+std::vector<uint8_t> inflate(std::span<const uint8_t> compressed,
+                             size_t needed,
+                             const std::string& file,
+                             std::vector<uint8_t>* reuse = nullptr);
 
 //! Single-member gzip of `data` with libdeflate at `level` (1 fastest .. 12 smallest).
 std::vector<uint8_t> compress(std::span<const uint8_t> data, int level);

@@ -88,7 +88,11 @@ LoadedNifti load_plain(std::ifstream& in, uint64_t file_size, const std::string&
   return out;
 }
 
-LoadedNifti load_gzip(std::ifstream& in, uint64_t file_size, const std::string& file, bool want_data) {
+LoadedNifti load_gzip(std::ifstream& in,
+                      uint64_t file_size,
+                      const std::string& file,
+                      bool want_data,
+                      std::vector<uint8_t>* reuse = nullptr) {
   LoadedNifti out;
   in.clear();
   in.seekg(0);
@@ -129,7 +133,7 @@ LoadedNifti load_gzip(std::ifstream& in, uint64_t file_size, const std::string& 
   in.seekg(0);
   in.read(reinterpret_cast<char*>(compressed.data()), std::streamsize(file_size));
   compressed.resize(size_t(in.gcount()));
-  out.bytes = gzip::inflate(compressed, size_t(needed), file);
+  out.bytes = gzip::inflate(compressed, size_t(needed), file, reuse);
   compressed = {};
   if (extensions)
     nifti::parse_extensions(
@@ -140,7 +144,7 @@ LoadedNifti load_gzip(std::ifstream& in, uint64_t file_size, const std::string& 
   return out;
 }
 
-LoadedNifti load(const fs::path& path, bool want_data) {
+LoadedNifti load(const fs::path& path, bool want_data, std::vector<uint8_t>* reuse = nullptr) {
   std::string file = path.string();
   std::ifstream in = open_input(path);
   std::error_code ec;
@@ -150,7 +154,7 @@ LoadedNifti load(const fs::path& path, bool want_data) {
   auto magic = read_prefix(in, 2);
   // Content decides, not the suffix: a .nii.gz that is not compressed (or the reverse) still reads.
   if (gzip::has_magic(magic))
-    return load_gzip(in, file_size, file, want_data);
+    return load_gzip(in, file_size, file, want_data, reuse);
   return load_plain(in, file_size, file, want_data);
 }
 
@@ -389,6 +393,48 @@ read_nifti_labels(const fs::path& path, Warnings& warnings, LabelTable* table, N
   if (header)
     *header = std::move(loaded.header.info);
   return volume;
+}
+
+std::vector<int64_t> read_nifti_mask_voxels(const fs::path& path,
+                                            Warnings& warnings,
+                                            std::vector<uint8_t>& scratch,
+                                            NiftiHeader* header) {
+  std::string file = path.string();
+  LoadedNifti loaded = load(path, true, &scratch);
+  if (!loaded.header.transform_warning.empty())
+    warnings.add(loaded.header.transform_warning);
+  std::vector<int64_t> voxels;
+  if (loaded.header.info.datatype == nifti::dt_uint8 && !has_scaling(loaded.header.info)) {
+    // The TotalSegmentator case: scan the inflated bytes in place.
+    // Masks are mostly zeros: skip eight bytes at a time.
+    const uint8_t* data = loaded.bytes.data() + loaded.data_offset;
+    const int64_t n = loaded.header.voxel_count;
+    int64_t o = 0;
+    for (; o + 8 <= n; o += 8) {
+      uint64_t word;
+      std::memcpy(&word, data + o, 8);
+      if (word == 0)
+        continue;
+      for (int64_t b = 0; b < 8; ++b)
+        if (data[o + b])
+          voxels.push_back(o + b);
+    }
+    for (; o < n; ++o)
+      if (data[o])
+        voxels.push_back(o);
+  } else {
+    std::vector<uint8_t> labels;
+    nifti::resize_large(labels, size_t(loaded.header.voxel_count));
+    visit_stored_type(loaded.header,
+                      [&]<class Stored, bool Swap>() { convert_labels<Stored, Swap>(loaded, labels, file); });
+    for (size_t o = 0; o < labels.size(); ++o)
+      if (labels[o])
+        voxels.push_back(int64_t(o));
+  }
+  if (header)
+    *header = std::move(loaded.header.info);
+  scratch = std::move(loaded.bytes); // lend the buffer to the next file
+  return voxels;
 }
 
 } // namespace nervemap::io

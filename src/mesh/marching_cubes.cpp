@@ -450,9 +450,56 @@ void to_lps(Mesh& mesh, const Geometry& g) {
       std::swap(t[1], t[2]);
 }
 
+//! Blocks of b voxels per axis averaged into one sample (the indicator's box filter), then blurred on the
+//! coarse grid; `first` is left at 0 (the caller maps coarse indices back to volume indices).
+Field coarse_label_field(
+    const MaskVolume& labels, int label, const Box& box, const Index3& b, double sigma_voxels) {
+  const auto kernel = gaussian_kernel(sigma_voxels);
+  const int64_t pad = 1 + int64_t(kernel.size() / 2);
+  Field f;
+  Index3 blocks;
+  for (size_t a = 0; a < 3; ++a) {
+    blocks[a] = (box.hi[a] - box.lo[a] + b[a]) / b[a];
+    f.dims[a] = blocks[a] + 2 * pad;
+  }
+  f.values.assign(size_t(f.dims[0] * f.dims[1] * f.dims[2]), 0.0f);
+  const auto value = uint8_t(label);
+  const float weight = 1.0f / float(b[0] * b[1] * b[2]);
+  for (int64_t k = box.lo[2]; k <= box.hi[2]; ++k)
+    for (int64_t j = box.lo[1]; j <= box.hi[1]; ++j) {
+      const uint8_t* row = &labels.data[labels.offset(0, j, k)];
+      float* out = &f.values[f.offset(pad, pad + (j - box.lo[1]) / b[1], pad + (k - box.lo[2]) / b[2])];
+      for (int64_t i = box.lo[0]; i <= box.hi[0]; ++i)
+        if (row[i] == value)
+          out[(i - box.lo[0]) / b[0]] += weight;
+    }
+  for (int axis = 0; axis < 3; ++axis)
+    convolve_axis(f, kernel, axis);
+  // Remember the padding in `first` (negative) so the caller can map back.
+  f.first = {-pad, -pad, -pad};
+  return f;
+}
+
 Mesh mesh_label(const MaskVolume& labels, int label, const Box& box, const MeshOptions& options) {
   if (box.empty())
     return {};
+  Index3 b{1, 1, 1};
+  if (options.max_sample_mm > 0)
+    for (size_t a = 0; a < 3; ++a)
+      b[a] = std::max<int64_t>(
+          1, int64_t(std::floor(options.max_sample_mm / labels.geometry.spacing[int(a)] + 1e-9)));
+  if (b[0] * b[1] * b[2] > 1) {
+    const Field field = coarse_label_field(labels, label, box, b, options.presmooth_sigma_voxels);
+    Mesh mesh = march(field, 0.5f);
+    // Coarse sample c (relative to the box) covers volume indices lo + c·b … lo + c·b + b − 1.
+    for (auto& v : mesh.vertices)
+      for (int a = 0; a < 3; ++a)
+        v[a] = double(box.lo[size_t(a)]) + v[a] * double(b[size_t(a)]) + 0.5 * double(b[size_t(a)] - 1);
+    to_lps(mesh, labels.geometry);
+    if (options.smoothing_iterations > 0)
+      taubin_smooth(mesh, options.smoothing_iterations, options.smoothing_lambda, options.smoothing_mu);
+    return mesh;
+  }
   const Field field = label_field(labels, label, box, options.presmooth_sigma_voxels);
   Mesh mesh = march(field, 0.5f);
   to_lps(mesh, labels.geometry);

@@ -51,6 +51,9 @@ struct MeshOptions {
   double presmooth_sigma_voxels = 0.5;
   //! Taubin λ|μ smoothing passes (0 = none). λ > 0, μ < −λ; pass band k_PB = 1/λ + 1/μ ≈ 0.11.
   int smoothing_iterations = 15;
+  //! Sample the surface no finer than this (mm): on fine grids (e.g. 0.45 mm CT) blocks of voxels are
+  //! averaged first, which keeps display meshes of ~1 mm detail small and fast. 0 = every voxel.
+  double max_sample_mm = 0;
   double smoothing_lambda = 0.5;
   double smoothing_mu = -0.53;
 };

@@ -170,13 +170,16 @@ private:
     double z_origin = 0, z_end = 0;
   };
 
-  //! z of a level, or nullopt (with the reason appended to notes).
+  //! z of a level, or nullopt (with the reason appended to notes). A level found through a fallback
+  //! (e.g. the thoracic inlet without T1) is also a warning (design §4).
   std::optional<double>
   level(const Level& l, const std::string& side, std::vector<std::string>* notes = nullptr) {
     std::string why;
     auto z = lm_.level_z(l, side, why);
     if (!why.empty() && notes)
       notes->push_back(why);
+    if (z && !why.empty())
+      warnings_.add(why);
     return z;
   }
 

@@ -349,13 +349,15 @@ std::optional<double> Landmarks::level_z(const Level& level, const std::string& 
     }
     double top = s->lps_max.z(), bottom = s->lps_min.z();
     if (!level.part.empty()) {
-      // Only the anterior or posterior half (about the structure's centroid), e.g. the cricoid arch.
+      // Only the front or back quarter of the structure's anteroposterior extent, e.g. the cricoid arch,
+      // whose upper border is far lower in front than the lamina behind.
       const std::string key = name + "/" + level.part;
       auto it = part_ranges_.find(key);
       if (it == part_ranges_.end()) {
         const int label = id(name);
-        const double y_mid = centroid(name).y();
         const bool anterior = level.part == "anterior";
+        const double y_mid = anterior ? s->lps_min.y() + 0.25 * (s->lps_max.y() - s->lps_min.y())
+                                      : s->lps_max.y() - 0.25 * (s->lps_max.y() - s->lps_min.y());
         double lo = 1e300, hi = -1e300;
         const Geometry& g = geometry();
         for (int64_t k = s->index_min[2]; k <= s->index_max[2]; ++k)
@@ -363,7 +365,7 @@ std::optional<double> Landmarks::level_z(const Level& level, const std::string& 
             for (int64_t i = s->index_min[0]; i <= s->index_max[0]; ++i)
               if (labels_.voxels.at(i, j, k) == label) {
                 const Vec3 p = g.index_to_lps(Vec3(double(i), double(j), double(k)));
-                if ((p.y() < y_mid) == anterior) {
+                if (anterior ? p.y() <= y_mid : p.y() >= y_mid) {
                   lo = std::min(lo, p.z());
                   hi = std::max(hi, p.z());
                 }

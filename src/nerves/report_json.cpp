@@ -7,21 +7,17 @@ namespace nervemap::nerves {
 
 namespace {
 
-double round_to(double v, double step) {
-  return std::round(v / step) * step;
-}
-
 nlohmann::json points(const std::vector<Vec3>& path) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : path)
-    out.push_back({round_to(p.x(), 0.01), round_to(p.y(), 0.01), round_to(p.z(), 0.01)});
+    out.push_back({round_decimal(p.x(), 0.01), round_decimal(p.y(), 0.01), round_decimal(p.z(), 0.01)});
   return out;
 }
 
 nlohmann::json radii(const std::vector<double>& r) {
   nlohmann::json out = nlohmann::json::array();
   for (double v : r)
-    out.push_back(round_to(v, 0.01));
+    out.push_back(round_decimal(v, 0.01));
   return out;
 }
 
@@ -43,12 +39,12 @@ nlohmann::json to_json(const NervePath& n) {
   j["segments"] = segments;
   nlohmann::json skipped = nlohmann::json::array();
   for (const auto& s : n.skipped_levels)
-    skipped.push_back({{"z_mm", round_to(s.z_mm, 0.01)}, {"reason", s.reason}});
+    skipped.push_back({{"z_mm", round_decimal(s.z_mm, 0.01)}, {"reason", s.reason}});
   j["skipped_levels"] = skipped;
   nlohmann::json variants = nlohmann::json::array();
   for (const auto& v : n.variants) {
     nlohmann::json e{
-        {"name", v.name}, {"probability", round_to(v.probability, 0.0001)}, {"typical", v.typical}};
+        {"name", v.name}, {"probability", round_decimal(v.probability, 0.0001)}, {"typical", v.typical}};
     e["path_mm"] = points(v.path_mm);
     e["corridor_r95_mm"] = radii(v.corridor_r95_mm);
     variants.push_back(e);
@@ -74,7 +70,7 @@ nlohmann::json to_json(const NervePath& n) {
                           "risk",
                           "p_within_mm"})
     j[key] = nullptr;
-  j["length_mm"] = n.estimated ? nlohmann::json(round_to(n.length_mm(), 0.01)) : nlohmann::json(nullptr);
+  j["length_mm"] = n.estimated ? nlohmann::json(round_decimal(n.length_mm(), 0.01)) : nlohmann::json(nullptr);
   return j;
 }
 

@@ -645,10 +645,12 @@ private:
       double zc_top = zc + 0.5 * lobe_len_[si];
       (void)zc_top;
       double a = 0.5 * lobe_width_[si], b = 0.5 * lobe_depth_[si], c = 0.5 * lobe_len_[si];
-      // Beside the trachea, reaching back toward the tracheo-oesophageal groove; the trachea
-      // (subtracted below) leaves the lobe's medial surface concave around it.
-      Vec3 centre(s * (0.5 * trachea_cor_ + 0.45 * a), y_airway(zc) + 0.5, zc);
-      Mat3 axes = rotation_y(s * 8 * kDeg) * rotation_x(-10 * kDeg);
+      // Beside the trachea, its medial surface against the trachea and cricoid (the trachea, subtracted
+      // below, leaves it concave), reaching back toward the tracheo-oesophageal groove; the upper pole
+      // leans laterally onto the outer surface of the thyroid cartilage lamina at the oblique line,
+      // lateral to the inferior constrictor [K: Gray's Anatomy, thyroid gland relations].
+      Vec3 centre(s * (0.5 * trachea_cor_ + 0.85 * a), y_airway(zc) + 0.5, zc);
+      Mat3 axes = rotation_y(s * 12 * kDeg) * rotation_x(-10 * kDeg);
       ShapePtr lobe = ellipsoid(centre, Vec3(a, b, c), axes);
       lobes_[si] = {centre, Vec3(a, b, c), axes};
       // The isthmus joins the lobes in front of tracheal rings 2–4 (Hegedüs 2001).

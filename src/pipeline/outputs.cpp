@@ -4,17 +4,19 @@
 
 #include "anatomy/anatomy.h"
 #include "io/io.h"
+#include "mesh/mesh.h"
 #include "report/report.h"
 
 #include <fmt/format.h>
+#include <fstream>
 
 namespace nervemap::pipeline {
 
-void write_labels(const fs::path& dir,
-                  anatomy::StructureMap& structures,
-                  const anatomy::StructureMap* tumour,
-                  OutputTransaction& tx,
-                  std::vector<fs::path>& written) {
+LabelTable write_labels(const fs::path& dir,
+                        anatomy::StructureMap& structures,
+                        const anatomy::StructureMap* tumour,
+                        OutputTransaction& tx,
+                        std::vector<fs::path>& written) {
   // Structures keep their catalogue ids, tumours overwrite with 201/202 (design §3).
   LabelTable table;
   const auto& catalogue = anatomy::Catalogue::get();
@@ -42,15 +44,58 @@ void write_labels(const fs::path& dir,
   report::write_json(json_path, json);
   tx.created(json_path);
   written.push_back(json_path);
+  return table;
+}
+
+void write_meshes(const fs::path& dir,
+                  const LabelMap& labels,
+                  OutputTransaction& tx,
+                  std::vector<fs::path>& written) {
+  // Display meshes need ~1 mm detail; sampling sub-millimetre CT grids at full resolution only makes
+  // them slower to build and to load in the viewer.
+  mesh::MeshOptions options;
+  options.max_sample_mm = 1.0;
+  const auto meshes = mesh::extract_all(labels, options);
+  for (const auto& [name, m] : meshes) {
+    if (m.empty())
+      continue;
+    const Label* label = labels.table.find(name);
+    const mesh::Rgba colour{label->rgb[0], label->rgb[1], label->rgb[2], 255};
+    const fs::path mz3 = dir / ("mesh_" + name + ".mz3"), stl = dir / ("mesh_" + name + ".stl");
+    mesh::write_mz3(m, mz3, colour);
+    tx.created(mz3);
+    written.push_back(mz3);
+    mesh::write_stl(m, stl, name);
+    tx.created(stl);
+    written.push_back(stl);
+  }
 }
 
 void write_ct(const fs::path& dir,
               const CtVolume& ct,
+              const fs::path& source,
               OutputTransaction& tx,
               std::vector<fs::path>& written) {
-  // Rewritten rather than copied, so the viewer reads exactly the geometry nervemap used (sform = qform).
   const fs::path path = dir / "ct.nii.gz";
-  io::write_nifti(path, ct, io::NiftiStorage::int16);
+  bool copied = false;
+  if (fs::is_regular_file(source) && !io::is_zip(source)) {
+    std::ifstream in(source, std::ios::binary);
+    unsigned char magic[2] = {0, 0};
+    in.read(reinterpret_cast<char*>(magic), 2);
+    if (magic[0] == 0x1f && magic[1] == 0x8b) { // gzip: a .nii.gz
+      try {
+        const io::NiftiHeader h = io::read_nifti_header(source);
+        if (!h.transforms_ambiguous && h.geometry.same_grid(ct.geometry, 1e-6, 1e-9)) {
+          write_file_atomically(path, [&](const fs::path& tmp) { fs::copy_file(source, tmp); });
+          copied = true;
+        }
+      } catch (const InputError&) {
+        // Not a NIfTI after all (read_ct decided by content): write ours below.
+      }
+    }
+  }
+  if (!copied)
+    io::write_nifti(path, ct, io::NiftiStorage::int16);
   tx.created(path);
   written.push_back(path);
 }

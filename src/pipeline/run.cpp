@@ -80,9 +80,28 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
   for (size_t i = 0; i < risks.size(); ++i)
     risk::fill_json(result.report["nerves"][i], risks[i], thresholds);
   report::validate_report(result.report);
-  write_ct(o.out, ct.volume, tx, result.written);
-  write_labels(o.out, structures, tumour ? &*tumour : nullptr, tx, result.written);
+  write_ct(o.out, ct.volume, o.ct, tx, result.written);
+  report_progress("writing", 0.92);
+  structures.table = write_labels(o.out, structures, tumour ? &*tumour : nullptr, tx, result.written);
+  report_progress("writing", 0.94);
+  write_meshes(o.out, structures, tx, result.written);
+  report_progress("writing", 0.98);
   write_nerve_tracts(o.out, result.report, tx, result.written);
+  // The printable report, from the validated report.json plus the CT and the label map (which now holds the
+  // tumour as 201/202, painted by write_labels), before report.json, which is written last.
+  report::PrintInputs print;
+  print.ct = &ct.volume;
+  print.labels = &structures;
+  print.rules = &rules;
+  print.grades = {thresholds.contact_mm, thresholds.encasement_contact_deg, thresholds.moderate_margin_mm};
+  const report::PrintableReport printable(result.report, print);
+  for (const auto& [name, write] : {std::pair{"report.pdf", &report::PrintableReport::write_pdf},
+                                    std::pair{"report.html", &report::PrintableReport::write_html}}) {
+    const fs::path path = o.out / name;
+    (printable.*write)(path);
+    tx.created(path);
+    result.written.push_back(path);
+  }
   const fs::path report_path = o.out / "report.json";
   report::write_json(report_path, result.report);
   tx.created(report_path);

@@ -18,10 +18,6 @@ std::string utc_now() {
   return buf;
 }
 
-double round_to(double v, double step) {
-  return std::round(v / step) * step;
-}
-
 } // namespace
 
 nlohmann::json build_report(const ReportInputs& in) {
@@ -42,17 +38,19 @@ nlohmann::json build_report(const ReportInputs& in) {
   r["input"] = {{"ct", in.ct_name},
                 {"dims", {g.dims[0], g.dims[1], g.dims[2]}},
                 {"spacing_mm",
-                 {round_to(g.spacing[0], 1e-4), round_to(g.spacing[1], 1e-4), round_to(g.spacing[2], 1e-4)}}};
+                 {round_decimal(g.spacing[0], 1e-4),
+                  round_decimal(g.spacing[1], 1e-4),
+                  round_decimal(g.spacing[2], 1e-4)}}};
   nlohmann::json structures = nlohmann::json::array();
   for (const auto& s : in.structures)
     structures.push_back(
-        {{"name", s.name}, {"present", s.present()}, {"volume_ml", round_to(s.volume_ml, 0.001)}});
+        {{"name", s.name}, {"present", s.present()}, {"volume_ml", round_decimal(s.volume_ml, 0.001)}});
   r["structures"] = structures;
   nlohmann::json tumours = nlohmann::json::array();
   for (const auto& t : in.tumours)
     tumours.push_back({{"label", t.label},
                        {"value", t.value},
-                       {"volume_ml", round_to(t.volume_ml, 0.001)},
+                       {"volume_ml", round_decimal(t.volume_ml, 0.001)},
                        {"components", t.components}});
   r["tumours"] = tumours;
   nlohmann::json nerves = nlohmann::json::array();

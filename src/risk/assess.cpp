@@ -67,7 +67,7 @@ double encasement_at(
   for (int a = 0; a < kSteps; ++a) {
     const double th = 2 * std::numbers::pi * a / kSteps;
     const Vec3 q = path[i] + radius * (std::cos(th) * f.u + std::sin(th) * f.v);
-    if (s.distance(q) <= abut_mm)
+    if (s.distance_within(q, abut_mm) <= abut_mm)
       ++abutted;
   }
   return 360.0 * abutted / kSteps;
@@ -99,7 +99,7 @@ std::vector<double> proximity_probability(const std::vector<Vec3>& path,
       for (int a = 0; a < kAngles; ++a) {
         const double th = 2 * std::numbers::pi * (a + 0.5 * (k % 2)) / kAngles;
         const Vec3 q = path[i] + sigma * rho[size_t(k)] * (std::cos(th) * f.u + std::sin(th) * f.v);
-        const double d = s.distance(q);
+        const double d = s.distance_within(q, x_max);
         for (size_t x = 0; x < xs.size(); ++x)
           hits[x] += d <= xs[x];
       }

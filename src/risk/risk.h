@@ -45,6 +45,8 @@ public:
   bool empty() const;
   //! Distance (mm) from p to the nearest tumour cell; 0 inside. `closest` gets the nearest surface point.
   double distance(const Vec3& p, Vec3* closest = nullptr) const;
+  //! Like distance(), exact up to `limit`; beyond it a lower bound (> limit) returned early.
+  double distance_within(const Vec3& p, double limit, Vec3* closest = nullptr) const;
   bool inside(const Vec3& p) const;
 
 private:

@@ -48,13 +48,24 @@ TumourSurface::TumourSurface(const MaskVolume& labels, const std::vector<int>& v
   impl_->half = 0.5 * g.spacing;
   impl_->half_diagonal = impl_->half.norm();
   impl_->orthonormal = g.is_orthonormal(1e-6);
+  // Bounding box of the tumour first (a tight byte scan), then the boundary test only inside it.
   const auto& d = g.dims;
+  Index3 lo{d[0], d[1], d[2]}, hi{-1, -1, -1};
+  for (int64_t k = 0; k < d[2]; ++k)
+    for (int64_t j = 0; j < d[1]; ++j) {
+      const uint8_t* row = &labels.data[labels.offset(0, j, k)];
+      for (int64_t i = 0; i < d[0]; ++i)
+        if (impl_->is_tumour[row[i]]) {
+          lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
+          hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
+        }
+    }
   auto tumour = [&](int64_t i, int64_t j, int64_t k) {
     return labels.contains(i, j, k) && impl_->is_tumour[labels.at(i, j, k)];
   };
-  for (int64_t k = 0; k < d[2]; ++k)
-    for (int64_t j = 0; j < d[1]; ++j)
-      for (int64_t i = 0; i < d[0]; ++i) {
+  for (int64_t k = lo[2]; k <= hi[2]; ++k)
+    for (int64_t j = lo[1]; j <= hi[1]; ++j)
+      for (int64_t i = lo[0]; i <= hi[0]; ++i) {
         if (!impl_->is_tumour[labels.at(i, j, k)])
           continue;
         // Boundary voxels only: a cell with all six face neighbours in the tumour is never nearest.
@@ -83,6 +94,10 @@ bool TumourSurface::inside(const Vec3& p) const {
 }
 
 double TumourSurface::distance(const Vec3& p, Vec3* closest) const {
+  return distance_within(p, std::numeric_limits<double>::infinity(), closest);
+}
+
+double TumourSurface::distance_within(const Vec3& p, double limit, Vec3* closest) const {
   if (empty())
     return std::numeric_limits<double>::infinity();
   if (inside(p)) {
@@ -94,6 +109,9 @@ double TumourSurface::distance(const Vec3& p, Vec3* closest) const {
   size_t nearest = 0;
   double nearest_sq = 0;
   impl_->tree->knnSearch(query, 1, &nearest, &nearest_sq);
+  // Every cell is at least (centre distance − half diagonal) away: beyond the limit, stop here.
+  if (std::sqrt(nearest_sq) - impl_->half_diagonal > limit)
+    return std::sqrt(nearest_sq) - impl_->half_diagonal;
   if (!impl_->orthonormal) {
     // Sheared (gantry-tilted) grids: cells are parallelepipeds; use the centre distance less half the
     // smallest spacing, which bounds the cell distance from below by at most half a voxel diagonal.

@@ -11,7 +11,8 @@ Geometry oblique_geometry() {
   g.dims = {20, 24, 16};
   g.origin = Vec3(8.5, -12.25, -20);
   g.spacing = Vec3(0.7, 0.9, 2.5);
-  g.direction = (Eigen::AngleAxisd(0.2, Vec3::UnitZ()) * Eigen::AngleAxisd(0.12, Vec3::UnitX())).toRotationMatrix();
+  g.direction =
+      (Eigen::AngleAxisd(0.2, Vec3::UnitZ()) * Eigen::AngleAxisd(0.12, Vec3::UnitX())).toRotationMatrix();
   return g;
 }
 
@@ -20,7 +21,8 @@ Geometry oblique_geometry() {
 TEST(Geometry, IndexToLpsFollowsOriginDirectionSpacing) {
   Geometry g = oblique_geometry();
   Vec3 ijk(3, 5, 7);
-  Vec3 expected = g.origin + g.direction.col(0) * 3 * 0.7 + g.direction.col(1) * 5 * 0.9 + g.direction.col(2) * 7 * 2.5;
+  Vec3 expected =
+      g.origin + g.direction.col(0) * 3 * 0.7 + g.direction.col(1) * 5 * 0.9 + g.direction.col(2) * 7 * 2.5;
   EXPECT_LT((g.index_to_lps(ijk) - expected).norm(), 1e-12);
   EXPECT_LT((g.lps_to_index(expected) - ijk).norm(), 1e-9);
 }
@@ -44,7 +46,8 @@ TEST(Geometry, ShearedAxisKeepsTruePositions) {
   a.block<3, 1>(0, 2) = Vec3(0, 0, 2.5);
   g = Geometry::from_affine(g.dims, a);
   EXPECT_FALSE(g.is_orthonormal());
-  EXPECT_LT((g.index_to_lps(Vec3(1, 2, 2)) - Vec3(0.8, 1.4 * std::cos(t), -1.4 * std::sin(t) + 5.0)).norm(), 1e-12);
+  EXPECT_LT((g.index_to_lps(Vec3(1, 2, 2)) - Vec3(0.8, 1.4 * std::cos(t), -1.4 * std::sin(t) + 5.0)).norm(),
+            1e-12);
   EXPECT_NEAR(g.spacing[2], 2.5, 1e-12);
 }
 
@@ -83,4 +86,11 @@ TEST(LabelTable, KeepsIdsSortedAndUnique) {
   EXPECT_EQ(t.find(7), nullptr);
   EXPECT_THROW(t.add({5, "other", {}}), InputError);
   EXPECT_THROW(t.add({9, "trachea", {}}), InputError);
+}
+
+TEST(RoundDecimal, GivesTheDoubleNearestTheDecimal) {
+  EXPECT_EQ(round_decimal(37.5500001, 0.01), 37.55);
+  EXPECT_EQ(round_decimal(-2.345, 0.1), -2.3);
+  EXPECT_EQ(round_decimal(0.123456, 0.0001), 0.1235);
+  EXPECT_EQ(round_decimal(12.0, 0.01), 12.0);
 }
