@@ -64,9 +64,9 @@ bench: build
 	@test -d $(BENCH_MODEL) || /usr/bin/python3 bench/segment_baseline.py make-model --out $(BENCH_MODEL) \
 	  --stages 6 --patch 128 128 128
 	@echo "== segment_bench (C++) vs segment_baseline.py (PyTorch)"
-	$(BUILD)/bin/segment_bench time --model $(BENCH_MODEL) --threads 2 --repeats 5 --image 192 160 160
-	/usr/bin/python3 bench/segment_baseline.py time --model $(BENCH_MODEL) --threads 2 --repeats 5 --image 192 160 160
-	$(BUILD)/bin/segment_bench roi --model $(BENCH_MODEL) --threads 2
+	$(BUILD)/bin/segment_bench time --model $(BENCH_MODEL) --threads 2 --repeats 5 --image 192 128 128 --sw-repeats 2
+	/usr/bin/python3 bench/segment_baseline.py time --model $(BENCH_MODEL) --threads 2 --repeats 5 --image 192 128 128 --sw-repeats 2
+	$(BUILD)/bin/segment_bench roi --model $(BENCH_MODEL) --threads 2 --repeats 1
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
