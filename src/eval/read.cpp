@@ -92,6 +92,24 @@ Geometry segmentation_grid(const fs::path& path) {
 }
 
 LabelMap read_segmentation(const fs::path& path, const Geometry& grid, Warnings& warnings) {
+  // A label map file needs names: its own TotalSegmentator header table or <stem>.json beside it. Said
+  // here in eval's terms (the importer's message names run's --label-table, which eval does not take).
+  if (fs::is_regular_file(path) && io::has_nifti_suffix(path)) {
+    const io::NiftiHeader header = io::read_nifti_header(path);
+    const bool header_table =
+        std::any_of(header.extensions.begin(), header.extensions.end(), [](const auto& e) {
+          return (e.first == 0 || e.first == 30) && e.second.find("<CaretExtension") != std::string::npos;
+        });
+    std::string stem = path.filename().string();
+    stem = stem.substr(0, stem.size() - (stem.ends_with(".nii.gz") ? 7 : 4));
+    const fs::path beside = path.parent_path() / (stem + ".json");
+    if (!header_table && !fs::exists(beside))
+      throw InputError(fmt::format("{} has no label table: structures are matched by name, so give a "
+                                   "TotalSegmentator --ml file (names in its header) or put {} beside it "
+                                   "([{{\"id\": 1, \"name\": \"trachea\"}}, ...])",
+                                   path.string(),
+                                   beside.filename().string()));
+  }
   anatomy::ImportOptions options;
   options.keep_tumours = true;
   return anatomy::import_structures(path, grid, options, warnings);

@@ -131,3 +131,20 @@ TEST(EvalFiles, DifferentGridsAreRefused) {
   EXPECT_THROW(evaluate_files(dir / "missing.nii.gz", ref, 1.0, warnings), InputError);
   EXPECT_THROW(evaluate_files(pred, pred, -0.5, warnings), UsageError);
 }
+
+TEST(EvalFiles, LabelMapWithoutTableIsRefusedByName) {
+  TempDir dir;
+  const fs::path ref = write_reference_folder(dir);
+  MaskVolume v(kGrid, 0);
+  box(v, {2, 2, 2}, {6, 6, 6}, 5);
+  io::write_nifti(dir / "bare.nii.gz", v);
+  Warnings warnings;
+  try {
+    evaluate_files(dir / "bare.nii.gz", ref, 1.0, warnings);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("no label table"), std::string::npos) << what;
+    EXPECT_NE(what.find("bare.json"), std::string::npos) << what;
+  }
+}
