@@ -5,14 +5,14 @@
 //
 // Conventions (chosen so that the numbers compare with the common tools):
 //  - A surface voxel is a voxel of the mask with at least one of its 6 face neighbours outside the
-//    mask; voxels outside the image count as outside. This is MONAI's get_mask_edges (the mask minus
-//    its binary erosion by the 6-connected cross, border value 0).
+//    mask; voxels outside the image count as outside. This is the surface of MONAI's get_mask_edges and
+//    of MedPy (the mask minus its binary erosion by the 6-connected cross, border value 0).
 //  - Surface distances are exact Euclidean distances in LPS mm between surface-voxel centres (each
 //    surface voxel of one mask to the nearest surface voxel of the other), through the full geometry
 //    (anisotropic spacing, oblique direction): a k-d tree query, not a voxel count.
 //  - HD95 pools both directions' distances and takes their 95th percentile with linear interpolation
-//    (numpy's default), as the seg-metrics package does and as design §7 asks; MONAI and DeepMind's
-//    surface-distance library instead take the larger of the two directed percentiles.
+//    (numpy's default), as MedPy's medpy.metric.binary.hd95 does and design §7 asks; MONAI and
+//    DeepMind's surface-distance library instead take the larger of the two directed percentiles.
 //  - NSD at tolerance τ (Nikolov et al. 2021, arXiv:1809.04430): the fraction of both surfaces lying
 //    within τ of the other surface, (|{d_pr ≤ τ}| + |{d_rp ≤ τ}|) / (|S_p| + |S_r|). Each surface voxel
 //    counts once, as in MONAI's compute_surface_dice (use_subvoxels=False), rather than weighted by
