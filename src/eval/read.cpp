@@ -41,13 +41,22 @@ std::vector<fs::path> niftis_in(const fs::path& dir) {
   return files;
 }
 
-//! A zip's one NIfTI file (an --ml file), or the folder it unpacked to (a TotalSegmentator folder).
+std::string nifti_stem(const fs::path& file) {
+  std::string name = file.filename().string();
+  return name.substr(0, name.size() - (name.ends_with(".nii.gz") ? 7 : name.ends_with(".nii") ? 4 : 0));
+}
+
+//! A zip's one label map (an --ml file), or the folder it unpacked to (a TotalSegmentator folder): the
+//! importer's rule, so that the grid is read from what will be imported.
 fs::path unpack(const fs::path& zip, const ScratchDir& scratch) {
   std::vector<fs::path> niftis;
   for (const auto& f : io::extract_zip(zip, scratch.path()))
     if (io::has_nifti_suffix(f))
       niftis.push_back(f);
-  if (niftis.size() == 1)
+  const auto is_mask_name = [](const std::string& stem) {
+    return stem == "GTVp" || stem == "GTVn" || anatomy::Catalogue::get().find(stem) != nullptr;
+  };
+  if (niftis.size() == 1 && !is_mask_name(nifti_stem(niftis[0])))
     return niftis[0];
   return scratch.path();
 }
@@ -100,9 +109,7 @@ LabelMap read_segmentation(const fs::path& path, const Geometry& grid, Warnings&
         std::any_of(header.extensions.begin(), header.extensions.end(), [](const auto& e) {
           return (e.first == 0 || e.first == 30) && e.second.find("<CaretExtension") != std::string::npos;
         });
-    std::string stem = path.filename().string();
-    stem = stem.substr(0, stem.size() - (stem.ends_with(".nii.gz") ? 7 : 4));
-    const fs::path beside = path.parent_path() / (stem + ".json");
+    const fs::path beside = path.parent_path() / (nifti_stem(path) + ".json");
     if (!header_table && !fs::exists(beside))
       throw InputError(fmt::format("{} has no label table: structures are matched by name, so give a "
                                    "TotalSegmentator --ml file (names in its header) or put {} beside it "

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <zip.h>
 
 using namespace nervemap;
 using namespace nervemap::eval;
@@ -48,6 +49,19 @@ fs::path write_reference_folder(const TempDir& dir) {
   write("thyroid_gland", {14, 12, 4}, {3, 3, 3});
   write("mandible", {0, 0, 0}, {0, 0, 0});
   return folder;
+}
+
+//! A zip of files, each stored under `prefix` + its file name.
+void zip_files(const fs::path& zip, const std::vector<fs::path>& files, const std::string& prefix) {
+  int error = 0;
+  zip_t* z = zip_open(zip.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+  ASSERT_NE(z, nullptr);
+  for (const auto& f : files) {
+    zip_source_t* src = zip_source_file(z, f.c_str(), 0, -1);
+    ASSERT_NE(src, nullptr);
+    ASSERT_GE(zip_file_add(z, (prefix + f.filename().string()).c_str(), src, ZIP_FL_ENC_UTF_8), 0);
+  }
+  ASSERT_EQ(zip_close(z), 0);
 }
 
 const StructureResult& find(const Evaluation& e, const std::string& name) {
@@ -147,4 +161,27 @@ TEST(EvalFiles, LabelMapWithoutTableIsRefusedByName) {
     EXPECT_NE(what.find("no label table"), std::string::npos) << what;
     EXPECT_NE(what.find("bare.json"), std::string::npos) << what;
   }
+}
+
+TEST(EvalFiles, ZippedFolderAndMlFile) {
+  TempDir dir;
+  const fs::path pred = write_prediction(dir), ref = write_reference_folder(dir);
+  std::vector<fs::path> masks;
+  for (const auto& e : fs::directory_iterator(ref))
+    masks.push_back(e.path());
+  zip_files(dir / "ref.zip", masks, "wrapped/"); // masks inside one wrapping folder
+  MaskVolume v(kGrid, 0);
+  box(v, {2, 2, 2}, {6, 6, 6}, 40);
+  LabelTable table;
+  table.add({40, "trachea", {}});
+  io::write_nifti(dir / "ml.nii.gz", v, &table);
+  zip_files(dir / "ml.zip", {dir / "ml.nii.gz"}, "");
+  Warnings warnings;
+  Evaluation from_zip = evaluate_files(pred, dir / "ref.zip", 1.0, warnings);
+  Evaluation from_folder = evaluate_files(pred, ref, 1.0, warnings);
+  ASSERT_EQ(from_zip.structures.size(), from_folder.structures.size());
+  EXPECT_DOUBLE_EQ(*from_zip.mean_dice, *from_folder.mean_dice);
+  Evaluation ml = evaluate_files(dir / "ml.zip", ref, 1.0, warnings);
+  EXPECT_EQ(find(ml, "trachea").metrics.dice, 1.0);
+  EXPECT_FALSE(find(ml, "esophagus").in_pred);
 }
