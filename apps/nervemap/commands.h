@@ -26,6 +26,7 @@ Command add_convert_command(CLI::App& app, const GlobalOptions& global);
 Command add_run_command(CLI::App& app, const GlobalOptions& global);
 Command add_segment_command(CLI::App& app, const GlobalOptions& global);
 Command add_serve_command(CLI::App& app, const GlobalOptions& global);
+Command add_eval_command(CLI::App& app, const GlobalOptions& global);
 
 //! Progress on stderr: one updating line on a terminal, a line per 10 % otherwise; silent with --quiet.
 class ProgressPrinter {

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
                                            cli::add_phantom_command(app, global),
                                            cli::add_info_command(app, global),
                                            cli::add_convert_command(app, global),
-                                           cli::add_serve_command(app, global)};
+                                           cli::add_serve_command(app, global),
+                                           cli::add_eval_command(app, global)};
 
   // --quiet works before or after the command name.
   for (const auto& command : commands)

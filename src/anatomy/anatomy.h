@@ -72,6 +72,9 @@ using StructureMap = LabelMap;
 struct ImportOptions {
   bool resample_masks = false;                //!< nearest-neighbour resample masks on another grid
   std::optional<fs::path> label_table_json;   //!< label table for a plain multilabel NIfTI
+  //! Keep labels named GTVp/GTVn (and GTVp/GTVn.nii.gz masks) as 201/202 instead of skipping them
+  //! (`nervemap eval` scores tumour segmentations too; the pipeline takes tumours from --tumor only).
+  bool keep_tumours = false;
 };
 
 //! Import normal-structure segmentations onto the CT grid, mapped to catalogue ids:

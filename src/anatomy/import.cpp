@@ -93,8 +93,15 @@ import_folder(const fs::path& dir, const Geometry& ct, const ImportOptions& opti
   const Catalogue& catalogue = Catalogue::get();
   std::vector<ReadMask> masks;
   std::vector<std::string> unknown;
+  // Tumour masks as pseudo-structures with the output ids (only with keep_tumours).
+  static const Structure gtvp{kGtvpId, "GTVp", "tumour", {255, 0, 255}, {}, {}};
+  static const Structure gtvn{kGtvnId, "GTVn", "tumour", {150, 70, 255}, {}, {}};
   for (const auto& f : files) {
-    const Structure* s = catalogue.find(nifti_stem(f));
+    const std::string stem = nifti_stem(f);
+    const Structure* s = !options.keep_tumours ? catalogue.find(stem)
+                         : stem == "GTVp"      ? &gtvp
+                         : stem == "GTVn"      ? &gtvn
+                                               : catalogue.find(stem);
     if (!s) {
       unknown.push_back(f.filename().string());
       continue;
@@ -169,7 +176,9 @@ import_folder(const fs::path& dir, const Geometry& ct, const ImportOptions& opti
       uint8_t& v = out.voxels.data[size_t(o)];
       if (v && v != id) {
         if (++overlap == 1)
-          example = fmt::format("{} and {}", catalogue.find(v)->name, masks[m].structure->name);
+          example = fmt::format("{} and {}",
+                                v >= kGtvpId ? Catalogue::tumour_name(v) : catalogue.find(v)->name,
+                                masks[m].structure->name);
       }
       v = id;
     }
@@ -256,6 +265,13 @@ StructureMap import_multilabel(const fs::path& file,
     if (label.id <= 0 || label.id > 255)
       continue;
     if (label.name == "GTVp" || label.name == "GTVn") {
+      if (options.keep_tumours) {
+        const int id = label.name == "GTVp" ? kGtvpId : kGtvnId;
+        lut[size_t(label.id)] = uint8_t(id);
+        if (!out.table.find(id))
+          out.table.add(*catalogue.output_table().find(id));
+        continue;
+      }
       tumours.push_back(label.name);
       continue;
     }
