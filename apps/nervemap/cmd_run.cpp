@@ -24,10 +24,11 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
       "TotalSegmentator folder or --ml file, a .zip of either, or a multilabel NIfTI (+ --label-table)");
   sub->add_option(
       "--label-table", a->label_table, "JSON label table (or a TotalSegmentator task name) for --structures");
-  sub->add_option("--models",
-                  a->models,
-                  "TotalSegmentator weights (folder of DatasetNNN_* models): segment the structures here when "
-                  "--structures is not given");
+  sub->add_option(
+      "--models",
+      a->models,
+      "TotalSegmentator weights (folder of DatasetNNN_* models): segment the structures here when "
+      "--structures is not given");
   sub->add_option("--threads", a->threads, "CPU threads for the segmentation (default: all cores)")
       ->check(CLI::Range(0, 1024));
   sub->add_option("--tumor", a->tumour, "tumour label map (HECKTOR values 1 GTVp, 2 GTVn)");
@@ -66,12 +67,7 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
               o.keys.age = a->age;
             o.keys.sex = a->sex;
             o.out = a->out;
-            ProgressPrinter printer(global);
-            auto result = pipeline::run_case(o, [&](const std::string& stage, double p) { printer(stage, p); });
-            printer.finish();
-            for (const auto& w : result.report["warnings"])
-              print_warning(global, w.get<std::string>());
-            print_nerve_table(result.report);
+            run_and_summarise(global, o);
             fmt::print("\nreport: {}\n", (std::filesystem::path(a->out) / "report.json").string());
             return 0;
           }};

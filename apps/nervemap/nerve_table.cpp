@@ -51,4 +51,14 @@ void print_nerve_table(const nlohmann::json& report) {
   }
 }
 
+pipeline::RunResult run_and_summarise(const GlobalOptions& global, const pipeline::RunOptions& options) {
+  ProgressPrinter printer(global);
+  auto result = pipeline::run_case(options, [&](const std::string& stage, double p) { printer(stage, p); });
+  printer.finish();
+  for (const auto& w : result.report["warnings"])
+    print_warning(global, w.get<std::string>());
+  print_nerve_table(result.report);
+  return result;
+}
+
 } // namespace nervemap::cli

@@ -15,24 +15,6 @@ namespace nervemap::anatomy {
 
 namespace {
 
-//! A private scratch folder, removed on every exit path.
-class ScratchDir {
-public:
-  ScratchDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / fmt::format("nervemap-import-{}-{:08x}", ::getpid(), rd());
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
-
 std::string nifti_stem(const fs::path& file) {
   std::string name = file.filename().string();
   for (const char* suffix : {".nii.gz", ".nii"})
@@ -322,7 +304,7 @@ StructureMap import_structures(const fs::path& path,
   if (fs::is_directory(path))
     return import_folder(path, ct, options, warnings);
   if (io::is_zip(path)) {
-    ScratchDir scratch;
+    ScratchDir scratch("import");
     auto extracted = io::extract_zip(path, scratch.path());
     // A zip holding one --ml file is imported as that file; otherwise as a TotalSegmentator folder.
     std::vector<fs::path> niftis;

@@ -160,6 +160,20 @@ private:
   bool committed_ = false;
 };
 
+//! A private scratch folder under the system temp dir (e.g. for an unpacked zip), named
+//! `nervemap-<purpose>-<pid>-<random>` and removed with everything in it on every exit path.
+class ScratchDir {
+public:
+  explicit ScratchDir(const std::string& purpose);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+private:
+  std::filesystem::path path_;
+};
+
 //! v rounded to a decimal step (0.01, 0.0001, ...), as the double nearest that decimal, so that JSON
 //! prints 37.55 rather than 37.550000000000004.
 double round_decimal(double v, double step);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fmt/format.h>
+#include <random>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -65,6 +66,17 @@ void OutputTransaction::prepare() {
 
 void OutputTransaction::created(const fs::path& path) {
   created_.push_back(path);
+}
+
+ScratchDir::ScratchDir(const std::string& purpose) {
+  std::random_device rd;
+  path_ = fs::temp_directory_path() / fmt::format("nervemap-{}-{}-{:08x}", purpose, ::getpid(), rd());
+  fs::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
 }
 
 } // namespace nervemap

@@ -12,26 +12,6 @@ namespace nervemap::eval {
 
 namespace {
 
-//! A private scratch folder for an unpacked zip, removed on every exit path.
-class ScratchDir {
-public:
-  ScratchDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / fmt::format("nervemap-eval-{}-{:08x}", ::getpid(), rd());
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
-
 std::vector<fs::path> niftis_in(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir))
@@ -133,9 +113,9 @@ evaluate_files(const fs::path& pred, const fs::path& ref, double tolerance_mm, W
   std::optional<ScratchDir> pred_scratch, ref_scratch;
   fs::path pred_path = pred, ref_path = ref;
   if (!fs::is_directory(pred) && io::is_zip(pred))
-    pred_path = unpack(pred, pred_scratch.emplace());
+    pred_path = unpack(pred, pred_scratch.emplace("eval"));
   if (!fs::is_directory(ref) && io::is_zip(ref))
-    ref_path = unpack(ref, ref_scratch.emplace());
+    ref_path = unpack(ref, ref_scratch.emplace("eval"));
 
   const Geometry pred_grid = segmentation_grid(pred_path), ref_grid = segmentation_grid(ref_path);
   if (!pred_grid.same_grid(ref_grid))

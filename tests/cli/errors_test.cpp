@@ -11,21 +11,9 @@ using nervemap::test::run_nervemap;
 using nervemap::test::shared_path;
 using nervemap::test::TempDir;
 
+using nervemap::test::expect_one_error;
+
 namespace {
-
-int count_error_lines(const std::string& err) {
-  std::istringstream in(err);
-  int n = 0;
-  for (std::string line; std::getline(in, line);)
-    n += line.rfind("error:", 0) == 0;
-  return n;
-}
-
-void expect_failure(const nervemap::test::CommandResult& r, int code, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, code) << r.err;
-  EXPECT_EQ(count_error_lines(r.err), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
-}
 
 void copy_truncated(const fs::path& from, const fs::path& to, size_t keep) {
   std::ifstream in(from, std::ios::binary);
@@ -33,22 +21,30 @@ void copy_truncated(const fs::path& from, const fs::path& to, size_t keep) {
   std::ofstream(to, std::ios::binary).write(bytes.data(), std::streamsize(std::min(keep, bytes.size())));
 }
 
-fs::path nifti(const std::string& name) { return shared_path("fixtures/geometry/nifti/" + name); }
+fs::path nifti(const std::string& name) {
+  return shared_path("fixtures/geometry/nifti/" + name);
+}
 
 } // namespace
 
 TEST(CliErrors, UsageErrorsExitTwo) {
-  expect_failure(run_nervemap({}), 2, "error:");
-  expect_failure(run_nervemap({"frobnicate"}), 2, "error:");
-  expect_failure(run_nervemap({"info"}), 2, "--ct");
-  expect_failure(run_nervemap({"info", "--ct", "x.nii", "--bogus"}), 2, "--bogus");
+  expect_one_error(run_nervemap({}), 2, "error:");
+  expect_one_error(run_nervemap({"frobnicate"}), 2, "error:");
+  expect_one_error(run_nervemap({"info"}), 2, "--ct");
+  expect_one_error(run_nervemap({"info", "--ct", "x.nii", "--bogus"}), 2, "--bogus");
   TempDir dir;
-  expect_failure(run_nervemap({"phantom", "--out", (dir / "p").string(), "--spacing", "0", "1", "1"}), 2, "--spacing");
+  expect_one_error(
+      run_nervemap({"phantom", "--out", (dir / "p").string(), "--spacing", "0", "1", "1"}), 2, "--spacing");
   EXPECT_FALSE(fs::exists(dir / "p"));
-  expect_failure(run_nervemap({"phantom", "--out", (dir / "p").string(), "--tumor-near", "vagus_left", "x", "3"}), 2,
-                 "GAP_MM");
-  expect_failure(run_nervemap({"convert", "--ct", nifti("a_ras_diag.nii.gz").string(), "--out", (dir / "x.png").string()}),
-                 2, ".nii.gz");
+  expect_one_error(
+      run_nervemap({"phantom", "--out", (dir / "p").string(), "--tumor-near", "vagus_left", "x", "3"}),
+      2,
+      "GAP_MM");
+  expect_one_error(
+      run_nervemap(
+          {"convert", "--ct", nifti("a_ras_diag.nii.gz").string(), "--out", (dir / "x.png").string()}),
+      2,
+      ".nii.gz");
   EXPECT_TRUE(list_files(dir.path()).empty());
 }
 
@@ -62,27 +58,28 @@ TEST(CliErrors, HelpAndVersionSucceed) {
 }
 
 TEST(CliErrors, MissingFile) {
-  expect_failure(run_nervemap({"info", "--ct", "/nonexistent/ct.nii.gz"}), 1, "/nonexistent/ct.nii.gz");
+  expect_one_error(run_nervemap({"info", "--ct", "/nonexistent/ct.nii.gz"}), 1, "/nonexistent/ct.nii.gz");
 }
 
 TEST(CliErrors, TruncatedAndCorruptNifti) {
   TempDir dir;
   copy_truncated(nifti("a_ras_diag.nii.gz"), dir / "trunc.nii.gz", 4000);
-  expect_failure(run_nervemap({"info", "--ct", (dir / "trunc.nii.gz").string()}), 1, "trunc.nii.gz");
+  expect_one_error(run_nervemap({"info", "--ct", (dir / "trunc.nii.gz").string()}), 1, "trunc.nii.gz");
   copy_truncated(nifti("j_oblique.nii"), dir / "short.nii", 2000);
-  expect_failure(run_nervemap({"info", "--ct", (dir / "short.nii").string()}), 1, "short.nii");
+  expect_one_error(run_nervemap({"info", "--ct", (dir / "short.nii").string()}), 1, "short.nii");
   copy_truncated(nifti("j_oblique.nii"), dir / "header.nii", 200);
-  expect_failure(run_nervemap({"info", "--ct", (dir / "header.nii").string()}), 1, "header.nii");
+  expect_one_error(run_nervemap({"info", "--ct", (dir / "header.nii").string()}), 1, "header.nii");
   std::ofstream(dir / "garbage.nii.gz", std::ios::binary) << std::string(5000, '\x5a');
-  expect_failure(run_nervemap({"info", "--ct", (dir / "garbage.nii.gz").string()}), 1, "garbage.nii.gz");
+  expect_one_error(run_nervemap({"info", "--ct", (dir / "garbage.nii.gz").string()}), 1, "garbage.nii.gz");
 }
 
 TEST(CliErrors, WrongFileType) {
   TempDir dir;
   std::ofstream(dir / "notes.txt") << "this is not a CT\n";
-  expect_failure(run_nervemap({"info", "--ct", (dir / "notes.txt").string()}), 1, "notes.txt");
-  auto r = run_nervemap({"info", "--ct", nifti("a_ras_diag.nii.gz").string(), "--structures", (dir / "notes.txt").string()});
-  expect_failure(r, 1, "notes.txt");
+  expect_one_error(run_nervemap({"info", "--ct", (dir / "notes.txt").string()}), 1, "notes.txt");
+  auto r = run_nervemap(
+      {"info", "--ct", nifti("a_ras_diag.nii.gz").string(), "--structures", (dir / "notes.txt").string()});
+  expect_one_error(r, 1, "notes.txt");
 }
 
 TEST(CliErrors, ZeroSizeDimension) {
@@ -93,35 +90,42 @@ TEST(CliErrors, ZeroSizeDimension) {
   const int16_t zero = 0;
   f.write(reinterpret_cast<const char*>(&zero), 2);
   f.close();
-  expect_failure(run_nervemap({"info", "--ct", (dir / "zero.nii").string()}), 1, "zero");
+  expect_one_error(run_nervemap({"info", "--ct", (dir / "zero.nii").string()}), 1, "zero");
 }
 
 TEST(CliErrors, MasksOnAnotherGrid) {
-  auto r = run_nervemap({"info", "--ct", nifti("a_ras_diag.nii.gz").string(), "--structures",
+  auto r = run_nervemap({"info",
+                         "--ct",
+                         nifti("a_ras_diag.nii.gz").string(),
+                         "--structures",
                          shared_path("fixtures/geometry/ts_dir").string()});
-  expect_failure(r, 1, "--resample-masks");
+  expect_one_error(r, 1, "--resample-masks");
 }
 
 TEST(CliErrors, SeveralDicomSeriesNeedASeries) {
   fs::path folder = shared_path("fixtures/geometry/dicom/two_series");
   auto r = run_nervemap({"info", "--ct", folder.string()});
-  expect_failure(r, 1, "--series");
+  expect_one_error(r, 1, "--series");
   auto listed = run_nervemap({"info", "--ct", folder.string(), "--list-series"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   std::string uid = listed.out.substr(0, listed.out.find(' '));
   auto chosen = run_nervemap({"info", "--ct", folder.string(), "--series", uid});
   EXPECT_EQ(chosen.exit_code, 0) << chosen.err;
-  expect_failure(run_nervemap({"info", "--ct", folder.string(), "--series", "1.2.3.4"}), 1, "1.2.3.4");
+  expect_one_error(run_nervemap({"info", "--ct", folder.string(), "--series", "1.2.3.4"}), 1, "1.2.3.4");
 }
 
 TEST(CliErrors, FailedConvertLeavesNoPartialOutput) {
   TempDir dir;
   copy_truncated(nifti("a_ras_diag.nii.gz"), dir / "trunc.nii.gz", 4000);
   fs::create_directories(dir / "out");
-  auto r = run_nervemap({"convert", "--ct", (dir / "trunc.nii.gz").string(), "--out", (dir / "out" / "ct.nii.gz").string()});
-  expect_failure(r, 1, "trunc.nii.gz");
+  auto r = run_nervemap(
+      {"convert", "--ct", (dir / "trunc.nii.gz").string(), "--out", (dir / "out" / "ct.nii.gz").string()});
+  expect_one_error(r, 1, "trunc.nii.gz");
   EXPECT_TRUE(list_files(dir / "out").empty());
-  auto ok = run_nervemap({"convert", "--ct", shared_path("fixtures/geometry/dicom/series_a.zip").string(), "--out",
+  auto ok = run_nervemap({"convert",
+                          "--ct",
+                          shared_path("fixtures/geometry/dicom/series_a.zip").string(),
+                          "--out",
                           (dir / "out" / "ct.nii.gz").string()});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(list_files(dir / "out"), std::vector<std::string>{"ct.nii.gz"});

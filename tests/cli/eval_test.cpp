@@ -15,21 +15,10 @@ using nervemap::test::read_json;
 using nervemap::test::run_nervemap;
 using nervemap::test::TempDir;
 
+using nervemap::test::count_error_lines;
+using nervemap::test::expect_one_error;
+
 namespace {
-
-int count_error_lines(const std::string& err) {
-  std::istringstream in(err);
-  int n = 0;
-  for (std::string line; std::getline(in, line);)
-    n += line.rfind("error:", 0) == 0;
-  return n;
-}
-
-void expect_failure(const nervemap::test::CommandResult& r, int code, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, code) << r.err;
-  EXPECT_EQ(count_error_lines(r.err), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
-}
 
 Geometry grid(Vec3 origin = Vec3(10, -20, 30)) {
   Geometry g;
@@ -133,13 +122,13 @@ TEST(CliEval, UsageErrorsExitTwo) {
   TempDir dir;
   write_case(dir.path());
   const std::string pred = (dir / "pred.nii.gz").string(), ref = (dir / "ref.nii.gz").string();
-  expect_failure(run_nervemap({"eval", "--pred", pred}), 2, "--ref");
-  expect_failure(run_nervemap({"eval", "--ref", ref}), 2, "--pred");
-  expect_failure(
+  expect_one_error(run_nervemap({"eval", "--pred", pred}), 2, "--ref");
+  expect_one_error(run_nervemap({"eval", "--ref", ref}), 2, "--pred");
+  expect_one_error(
       run_nervemap({"eval", "--pred", pred, "--ref", ref, "--tolerance-mm", "-1"}), 2, "--tolerance-mm");
-  expect_failure(
+  expect_one_error(
       run_nervemap({"eval", "--pred", pred, "--ref", ref, "--tolerance-mm", "x"}), 2, "--tolerance-mm");
-  expect_failure(
+  expect_one_error(
       run_nervemap({"eval", "--pred", pred, "--ref", ref, "--json", dir.path().string()}), 2, "--json");
 }
 
@@ -148,29 +137,30 @@ TEST(CliEval, BadInputExitsOneWithoutJson) {
   write_case(dir.path());
   const std::string pred = (dir / "pred.nii.gz").string(), ref = (dir / "ref.nii.gz").string();
   const std::string json = (dir / "out.json").string();
-  expect_failure(
+  expect_one_error(
       run_nervemap({"eval", "--pred", (dir / "none.nii.gz").string(), "--ref", ref, "--json", json}),
       1,
       "none.nii.gz");
-  expect_failure(
+  expect_one_error(
       run_nervemap({"eval", "--pred", pred, "--ref", ref, "--json", (dir / "no/out.json").string()}),
       1,
       "no");
   // A prediction on another grid (origin 5 mm away).
   TempDir other;
   write_case(other.path(), grid(Vec3(10, -20, 35)));
-  expect_failure(
+  expect_one_error(
       run_nervemap({"eval", "--pred", (other / "pred.nii.gz").string(), "--ref", ref, "--json", json}),
       1,
       "different grids");
   // A label map without a table.
   fs::remove(dir / "ref.json");
-  expect_failure(run_nervemap({"eval", "--pred", pred, "--ref", ref, "--json", json}), 1, "ref.nii.gz");
+  expect_one_error(run_nervemap({"eval", "--pred", pred, "--ref", ref, "--json", json}), 1, "ref.nii.gz");
   // A file that is not NIfTI.
   std::ofstream(dir / "notes.txt") << "not a label map\n";
-  expect_failure(run_nervemap({"eval", "--pred", (dir / "notes.txt").string(), "--ref", ref, "--json", json}),
-                 1,
-                 "notes.txt");
+  expect_one_error(
+      run_nervemap({"eval", "--pred", (dir / "notes.txt").string(), "--ref", ref, "--json", json}),
+      1,
+      "notes.txt");
   EXPECT_FALSE(fs::exists(json));
   EXPECT_EQ(list_files(dir.path()),
             (std::vector<std::string>{"notes.txt", "pred.json", "pred.nii.gz", "ref.nii.gz"}));

@@ -12,23 +12,13 @@ using namespace nervemap::segment::test;
 using nervemap::test::run_nervemap;
 using nervemap::test::TempDir;
 
+using nervemap::test::expect_one_error;
+
 namespace {
 
-int error_lines(const std::string& err) {
-  std::istringstream in(err);
-  int n = 0;
-  for (std::string line; std::getline(in, line);)
-    n += line.rfind("error:", 0) == 0;
-  return n;
+std::string input() {
+  return nnunet_fixture("input/case_0000.nii.gz").string();
 }
-
-void expect_error(const nervemap::test::CommandResult& r, int code, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, code) << r.err;
-  EXPECT_EQ(error_lines(r.err), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-}
-
-std::string input() { return nnunet_fixture("input/case_0000.nii.gz").string(); }
 
 //! A copy of a fixture model folder to damage.
 fs::path copy_model(const TempDir& dir, const std::string& model, const std::string& as) {
@@ -41,41 +31,74 @@ fs::path copy_model(const TempDir& dir, const std::string& model, const std::str
 
 TEST(SegmentCli, UsageErrorsExitTwo) {
   TempDir out;
-  expect_error(run_nervemap({"segment", "--ct", input(), "--out", out.path()}), 2, "--task");
-  expect_error(run_nervemap({"segment", "--ct", input(), "--task", "total", "--model", "x", "--out", out.path()}), 2,
-               "either");
-  expect_error(run_nervemap({"segment", "--ct", input(), "--task", "total", "--folds", "0", "--out", out.path()}), 2,
-               "--folds");
-  expect_error(run_nervemap({"segment", "--ct", input(), "--model", nnunet_fixture("plain3d"), "--fast", "--out",
-                             out.path()}),
-               2, "--fast");
-  expect_error(run_nervemap({"segment", "--ct", input(), "--model", nnunet_fixture("plain3d"), "--folds", "x",
-                             "--out", out.path()}),
-               2, "--folds");
+  expect_one_error(run_nervemap({"segment", "--ct", input(), "--out", out.path()}), 2, "--task");
+  expect_one_error(
+      run_nervemap({"segment", "--ct", input(), "--task", "total", "--model", "x", "--out", out.path()}),
+      2,
+      "either");
+  expect_one_error(
+      run_nervemap({"segment", "--ct", input(), "--task", "total", "--folds", "0", "--out", out.path()}),
+      2,
+      "--folds");
+  expect_one_error(
+      run_nervemap(
+          {"segment", "--ct", input(), "--model", nnunet_fixture("plain3d"), "--fast", "--out", out.path()}),
+      2,
+      "--fast");
+  expect_one_error(run_nervemap({"segment",
+                                 "--ct",
+                                 input(),
+                                 "--model",
+                                 nnunet_fixture("plain3d"),
+                                 "--folds",
+                                 "x",
+                                 "--out",
+                                 out.path()}),
+                   2,
+                   "--folds");
 }
 
 TEST(SegmentCli, ModelFolderWritesOneFilePerLabelAsNnUNetLabels) {
   TempDir out;
-  auto r = run_nervemap({"segment", "--ct", input(), "--model", nnunet_fixture("plain3d"), "--out", out.path(),
-                         "--threads", "2", "--quiet"});
+  auto r = run_nervemap({"segment",
+                         "--ct",
+                         input(),
+                         "--model",
+                         nnunet_fixture("plain3d"),
+                         "--out",
+                         out.path(),
+                         "--threads",
+                         "2",
+                         "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nervemap::test::list_files(out.path()),
             (std::vector<std::string>{"boneC.nii.gz", "organA.nii.gz", "organB.nii.gz"}));
   Warnings w;
-  const MaskVolume reference = io::read_nifti_labels(nnunet_fixture("out/plain3d/input/notta/case.nii.gz"), w);
+  const MaskVolume reference =
+      io::read_nifti_labels(nnunet_fixture("out/plain3d/input/notta/case.nii.gz"), w);
   const MaskVolume a = io::read_nifti_labels(out / "organA.nii.gz", w);
   const MaskVolume c = io::read_nifti_labels(out / "boneC.nii.gz", w);
   EXPECT_TRUE(a.geometry.same_grid(reference.geometry));
   size_t mismatches = 0;
   for (size_t i = 0; i < a.data.size(); ++i)
-    mismatches += (a.data[i] != 0) != (reference.data[i] == 1) || (c.data[i] != 0) != (reference.data[i] == 3);
+    mismatches +=
+        (a.data[i] != 0) != (reference.data[i] == 1) || (c.data[i] != 0) != (reference.data[i] == 3);
   EXPECT_EQ(mismatches, 0u);
 }
 
 TEST(SegmentCli, MultilabelFileCarriesTheLabelTable) {
   TempDir out;
-  auto r = run_nervemap({"segment", "--ct", input(), "--model", nnunet_fixture("resenc3d"), "--folds", "0", "--ml",
-                         "--out", out.path(), "--quiet"});
+  auto r = run_nervemap({"segment",
+                         "--ct",
+                         input(),
+                         "--model",
+                         nnunet_fixture("resenc3d"),
+                         "--folds",
+                         "0",
+                         "--ml",
+                         "--out",
+                         out.path(),
+                         "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nervemap::test::list_files(out.path()), (std::vector<std::string>{"segmentation.nii.gz"}));
   Warnings w;
@@ -83,7 +106,8 @@ TEST(SegmentCli, MultilabelFileCarriesTheLabelTable) {
   const MaskVolume m = io::read_nifti_labels(out / "segmentation.nii.gz", w, &table);
   ASSERT_EQ(table.size(), 3u);
   EXPECT_EQ(table.find(3)->name, "boneC");
-  const MaskVolume reference = io::read_nifti_labels(nnunet_fixture("out/resenc3d/input/notta/case.nii.gz"), w);
+  const MaskVolume reference =
+      io::read_nifti_labels(nnunet_fixture("out/resenc3d/input/notta/case.nii.gz"), w);
   size_t same = 0;
   for (size_t i = 0; i < m.data.size(); ++i)
     same += m.data[i] == reference.data[i];
@@ -102,10 +126,10 @@ TEST(SegmentCli, BadModelsAndInputsAreOneErrorLine) {
   const fs::path cut = copy_model(dir, "plain3d", "cut");
   const fs::path pth = cut / "fold_0" / "checkpoint_final.pth";
   fs::resize_file(pth, fs::file_size(pth) / 2);
-  expect_error(run_model(cut), 1, "checkpoint_final.pth");
+  expect_one_error(run_model(cut), 1, "checkpoint_final.pth");
   {
     std::ofstream(pth, std::ios::trunc) << "garbage";
-    expect_error(run_model(cut), 1, "not a readable PyTorch checkpoint");
+    expect_one_error(run_model(cut), 1, "not a readable PyTorch checkpoint");
   }
   // A plans.json naming an architecture the runtime does not know.
   const fs::path unknown = copy_model(dir, "resenc3d", "unknown");
@@ -115,26 +139,27 @@ TEST(SegmentCli, BadModelsAndInputsAreOneErrorLine) {
         "dynamic_network_architectures.architectures.unet.ResidualUNet";
     std::ofstream(unknown / "plans.json", std::ios::trunc) << plans.dump();
   }
-  expect_error(run_model(unknown), 1, "ResidualUNet");
+  expect_one_error(run_model(unknown), 1, "ResidualUNet");
   // A fold that is not there.
-  expect_error(run_model(nnunet_fixture("plain3d"), {"--folds", "0,3"}), 1, "fold 3");
+  expect_one_error(run_model(nnunet_fixture("plain3d"), {"--folds", "0,3"}), 1, "fold 3");
   // A folder without checkpoints.
   fs::create_directories(dir / "empty");
   fs::copy_file(nnunet_fixture("plain3d/plans.json"), dir / "empty" / "plans.json");
   fs::copy_file(nnunet_fixture("plain3d/dataset.json"), dir / "empty" / "dataset.json");
-  expect_error(run_model(dir / "empty"), 1, "no fold_N/checkpoint_final.pth");
+  expect_one_error(run_model(dir / "empty"), 1, "no fold_N/checkpoint_final.pth");
   // Channel mismatch: a PET given to a CT-only model, a PET/CT model without its PET.
-  expect_error(run_model(nnunet_fixture("plain3d"), {"--pet", input()}), 1, "input channel");
+  expect_one_error(run_model(nnunet_fixture("plain3d"), {"--pet", input()}), 1, "input channel");
   const fs::path petct = copy_model(dir, "plain3d", "petct");
   {
     auto dataset = nlohmann::json::parse(read_bytes(petct / "dataset.json"));
     dataset["channel_names"] = {{"0", "CT"}, {"1", "PET"}};
     std::ofstream(petct / "dataset.json", std::ios::trunc) << dataset.dump();
     auto plans = nlohmann::json::parse(read_bytes(petct / "plans.json"));
-    plans["configurations"]["3d_fullres"]["normalization_schemes"] = {"CTNormalization", "ZScoreNormalization"};
+    plans["configurations"]["3d_fullres"]["normalization_schemes"] = {"CTNormalization",
+                                                                      "ZScoreNormalization"};
     std::ofstream(petct / "plans.json", std::ios::trunc) << plans.dump();
   }
-  expect_error(run_model(petct), 1, "--pet");
+  expect_one_error(run_model(petct), 1, "--pet");
   // Nothing was left behind by the failed runs.
   EXPECT_TRUE(nervemap::test::list_files(out.path()).empty());
 }
@@ -145,8 +170,17 @@ TEST(SegmentCli, TotalSegmentatorTaskFromASyntheticHome) {
   TempDir cases;
   io::write_nifti(cases / "ct.nii.gz", synthetic_ct());
   TempDir out;
-  auto r = run_nervemap({"segment", "--ct", (cases / "ct.nii.gz").string(), "--task", "total", "--fast", "--models",
-                         home.path(), "--out", out.path(), "--quiet"});
+  auto r = run_nervemap({"segment",
+                         "--ct",
+                         (cases / "ct.nii.gz").string(),
+                         "--task",
+                         "total",
+                         "--fast",
+                         "--models",
+                         home.path(),
+                         "--out",
+                         out.path(),
+                         "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto files = nervemap::test::list_files(out.path());
   EXPECT_EQ(files.size(), 117u);
@@ -156,12 +190,28 @@ TEST(SegmentCli, TotalSegmentatorTaskFromASyntheticHome) {
   EXPECT_GT(std::count(skull.data.begin(), skull.data.end(), 1), 0);
   // Without --fast the five part models are needed and missing here.
   TempDir out2;
-  expect_error(run_nervemap({"segment", "--ct", (cases / "ct.nii.gz").string(), "--task", "total", "--models",
-                             home.path(), "--out", out2.path()}),
-               1, "totalseg_download_weights");
-  expect_error(run_nervemap({"segment", "--ct", (cases / "ct.nii.gz").string(), "--task", "liver_vessels",
-                             "--models", home.path(), "--out", out2.path()}),
-               1, "unknown TotalSegmentator task");
+  expect_one_error(run_nervemap({"segment",
+                                 "--ct",
+                                 (cases / "ct.nii.gz").string(),
+                                 "--task",
+                                 "total",
+                                 "--models",
+                                 home.path(),
+                                 "--out",
+                                 out2.path()}),
+                   1,
+                   "totalseg_download_weights");
+  expect_one_error(run_nervemap({"segment",
+                                 "--ct",
+                                 (cases / "ct.nii.gz").string(),
+                                 "--task",
+                                 "liver_vessels",
+                                 "--models",
+                                 home.path(),
+                                 "--out",
+                                 out2.path()}),
+                   1,
+                   "unknown TotalSegmentator task");
 }
 
 TEST(SegmentCli, RunSegmentsWithModelsBeforeTheNerves) {
@@ -170,13 +220,22 @@ TEST(SegmentCli, RunSegmentsWithModelsBeforeTheNerves) {
   TempDir cases;
   io::write_nifti(cases / "ct.nii.gz", synthetic_ct(Mat3::Identity(), {28, 24, 24}));
   TempDir out;
-  auto r = run_nervemap({"run", "--ct", (cases / "ct.nii.gz").string(), "--models", home.path(), "--out",
-                         out.path(), "--threads", "2", "--quiet"});
+  auto r = run_nervemap({"run",
+                         "--ct",
+                         (cases / "ct.nii.gz").string(),
+                         "--models",
+                         home.path(),
+                         "--out",
+                         out.path(),
+                         "--threads",
+                         "2",
+                         "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto report = nervemap::test::read_json(out / "report.json");
   ASSERT_TRUE(report["software"]["models"].is_array());
   EXPECT_FALSE(report["software"]["models"].empty());
   EXPECT_EQ(report["software"]["models"][0], "Dataset297_TotalSegmentator_total_3mm_1559subj");
   // Neither structures nor models: one clear error.
-  expect_error(run_nervemap({"run", "--ct", (cases / "ct.nii.gz").string(), "--out", out.path()}), 1, "--models");
+  expect_one_error(
+      run_nervemap({"run", "--ct", (cases / "ct.nii.gz").string(), "--out", out.path()}), 1, "--models");
 }

@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <random>
 #include <spawn.h>
+#include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,9 +42,8 @@ nlohmann::json read_json(const fs::path& path) {
 TempDir::TempDir() {
   static std::atomic<unsigned> counter{0};
   std::random_device rd;
-  path_ = fs::temp_directory_path() /
-          ("nervemap-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-           std::to_string(rd() % 100000));
+  path_ = fs::temp_directory_path() / ("nervemap-test-" + std::to_string(::getpid()) + "-" +
+                                       std::to_string(counter++) + "-" + std::to_string(rd() % 100000));
   fs::create_directories(path_);
 }
 
@@ -116,6 +117,20 @@ std::vector<std::string> list_files(const fs::path& dir) {
       files.push_back(fs::relative(e.path(), dir).string());
   std::sort(files.begin(), files.end());
   return files;
+}
+
+int count_error_lines(const std::string& err) {
+  std::istringstream in(err);
+  int n = 0;
+  for (std::string line; std::getline(in, line);)
+    n += line.rfind("error:", 0) == 0;
+  return n;
+}
+
+void expect_one_error(const CommandResult& r, int code, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, code) << r.err;
+  EXPECT_EQ(count_error_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
 }
 
 } // namespace nervemap::test

@@ -36,6 +36,10 @@ struct CommandResult {
 CommandResult run(const std::vector<std::string>& argv);
 //! Run the nervemap CLI with the given arguments.
 CommandResult run_nervemap(const std::vector<std::string>& args);
+//! Lines of `err` that start with "error:".
+int count_error_lines(const std::string& err);
+//! A failed command as design §7 wants it: exit `code`, exactly one `error:` line, which names `needle`.
+void expect_one_error(const CommandResult& r, int code, const std::string& needle);
 //! All regular files under a folder (recursive), sorted, relative to it.
 std::vector<std::string> list_files(const std::filesystem::path& dir);
 
