@@ -62,16 +62,16 @@ public:
 
 private:
   Catalogue();
-  std::vector<Structure> structures_;                     //!< sorted by id
-  std::vector<std::pair<std::string, size_t>> by_name_;   //!< normalised name or synonym → index, sorted
+  std::vector<Structure> structures_;                   //!< sorted by id
+  std::vector<std::pair<std::string, size_t>> by_name_; //!< normalised name or synonym → index, sorted
 };
 
 //! A label map whose values are catalogue ids (structures) or 201/202 (tumours), with its table.
 using StructureMap = LabelMap;
 
 struct ImportOptions {
-  bool resample_masks = false;                //!< nearest-neighbour resample masks on another grid
-  std::optional<fs::path> label_table_json;   //!< label table for a plain multilabel NIfTI
+  bool resample_masks = false;              //!< nearest-neighbour resample masks on another grid
+  std::optional<fs::path> label_table_json; //!< label table for a plain multilabel NIfTI
   //! Keep labels named GTVp/GTVn (and GTVp/GTVn.nii.gz masks) as 201/202 instead of skipping them
   //! (`nervemap eval` scores tumour segmentations too; the pipeline takes tumours from --tumor only).
   bool keep_tumours = false;
@@ -85,18 +85,17 @@ struct ImportOptions {
 //! Names not in the catalogue are skipped with a warning. Overlapping masks (several files): the
 //! smaller structure keeps the voxel, with a warning. A mask on another grid is an InputError unless
 //! options.resample_masks.
-StructureMap import_structures(const fs::path& path,
-                               const Geometry& ct,
-                               const ImportOptions& options,
-                               Warnings& warnings);
+StructureMap
+import_structures(const fs::path& path, const Geometry& ct, const ImportOptions& options, Warnings& warnings);
+
+//! The masks of a TotalSegmentator output folder: its <class>.nii(.gz) files sorted by name, or those of its
+//! one subfolder when it holds none (zips often wrap the folder). InputError when there are none.
+std::vector<fs::path> mask_files_in(const fs::path& folder);
 
 //! Import a tumour label map with HECKTOR values (1 GTVp, 2 GTVn) onto the CT grid as 201/202.
 //! A binary mask counts as GTVp unless binary_as_gtvn (--tumor-label GTVn).
-StructureMap import_tumour(const fs::path& path,
-                           const Geometry& ct,
-                           bool binary_as_gtvn,
-                           bool resample_masks,
-                           Warnings& warnings);
+StructureMap import_tumour(
+    const fs::path& path, const Geometry& ct, bool binary_as_gtvn, bool resample_masks, Warnings& warnings);
 
 //! Nearest-neighbour resampling of a label volume onto another grid (voxels outside → 0).
 MaskVolume resample_nearest(const MaskVolume& labels, const Geometry& target);

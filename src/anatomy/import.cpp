@@ -32,6 +32,27 @@ std::vector<fs::path> nifti_files_in(const fs::path& dir) {
   return files;
 }
 
+} // namespace
+
+std::vector<fs::path> mask_files_in(const fs::path& folder) {
+  std::vector<fs::path> files = nifti_files_in(folder);
+  if (!files.empty())
+    return files;
+  // Structure zips may wrap the masks in one folder (design §9).
+  std::vector<fs::path> subdirs;
+  for (const auto& e : fs::directory_iterator(folder))
+    if (e.is_directory())
+      subdirs.push_back(e.path());
+  if (subdirs.size() == 1)
+    return mask_files_in(subdirs[0]);
+  throw InputError(
+      fmt::format("no .nii.gz masks found in {}; expected a TotalSegmentator output folder with one "
+                  "<class>.nii.gz per structure",
+                  folder.string()));
+}
+
+namespace {
+
 //! Put a mask on the CT grid: identical grids (within design §2 tolerances) take the CT geometry
 //! exactly; other grids need --resample-masks.
 MaskVolume onto_ct_grid(MaskVolume mask, const Geometry& ct, bool resample, const fs::path& file) {
@@ -58,20 +79,7 @@ struct ReadMask {
 
 StructureMap
 import_folder(const fs::path& dir, const Geometry& ct, const ImportOptions& options, Warnings& warnings) {
-  std::vector<fs::path> files = nifti_files_in(dir);
-  if (files.empty()) {
-    // Structure zips may wrap the masks in one folder (design §9).
-    std::vector<fs::path> subdirs;
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.is_directory())
-        subdirs.push_back(e.path());
-    if (subdirs.size() == 1)
-      return import_folder(subdirs[0], ct, options, warnings);
-    throw InputError(
-        fmt::format("no .nii.gz masks found in {}; expected a TotalSegmentator output folder with one "
-                    "<class>.nii.gz per structure",
-                    dir.string()));
-  }
+  const std::vector<fs::path> files = mask_files_in(dir);
   const Catalogue& catalogue = Catalogue::get();
   std::vector<ReadMask> masks;
   std::vector<std::string> unknown;

@@ -12,15 +12,6 @@ namespace nervemap::eval {
 
 namespace {
 
-std::vector<fs::path> niftis_in(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && io::has_nifti_suffix(e.path()) && e.path().filename().string()[0] != '.')
-      files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 std::string nifti_stem(const fs::path& file) {
   std::string name = file.filename().string();
   return name.substr(0, name.size() - (name.ends_with(".nii.gz") ? 7 : name.ends_with(".nii") ? 4 : 0));
@@ -64,20 +55,8 @@ Geometry segmentation_grid(const fs::path& path) {
     throw InputError(fmt::format("segmentation not found: {}", path.string()));
   if (!fs::is_directory(path))
     return io::read_nifti_header(path).geometry;
-  std::vector<fs::path> files = niftis_in(path);
-  if (files.empty()) {
-    // Like the importer: the masks may sit inside one wrapping folder.
-    std::vector<fs::path> subdirs;
-    for (const auto& e : fs::directory_iterator(path))
-      if (e.is_directory())
-        subdirs.push_back(e.path());
-    if (subdirs.size() == 1)
-      return segmentation_grid(subdirs[0]);
-    throw InputError(fmt::format("no .nii.gz masks found in {}; expected a TotalSegmentator output folder "
-                                 "with one <class>.nii.gz per structure, or a label map file",
-                                 path.string()));
-  }
-  return io::read_nifti_header(files.front()).geometry;
+  // The first mask of the folder (or of its one wrapping subfolder), as the importer will read it.
+  return io::read_nifti_header(anatomy::mask_files_in(path).front()).geometry;
 }
 
 LabelMap read_segmentation(const fs::path& path, const Geometry& grid, Warnings& warnings) {
