@@ -54,7 +54,9 @@ uint16_t float_to_half(float value);
 uint16_t double_to_half(double value); //!< direct rounding (numpy's float64 → float16 assignment)
 float half_to_float(uint16_t bits);
 //! float → half → float (the value torch.half would hold).
-inline float round_to_half(float value) { return half_to_float(float_to_half(value)); }
+inline float round_to_half(float value) {
+  return half_to_float(float_to_half(value));
+}
 //! Bulk conversions (F16C when the CPU has it).
 void floats_to_halves(const float* in, uint16_t* out, size_t n);
 void halves_to_floats(const uint16_t* in, float* out, size_t n);
@@ -68,11 +70,11 @@ void round_to_half_inplace(float* values, size_t n);
 // in an arena (no recursion, cycles are harmless) and every size is bounded.
 
 struct CheckpointLimits {
-  uint64_t max_pickle_bytes = 512ull << 20;     //!< data.pkl (plans, logging, optimizer metadata)
-  uint64_t max_objects = 20'000'000;            //!< pickle objects created
-  uint64_t max_stack = 10'000'000;              //!< VM stack depth (items)
-  uint64_t max_memo = 20'000'000;               //!< memo entries
-  uint64_t max_tensor_bytes = 8ull << 30;       //!< one tensor's storage
+  uint64_t max_pickle_bytes = 512ull << 20;      //!< data.pkl (plans, logging, optimizer metadata)
+  uint64_t max_objects = 20'000'000;             //!< pickle objects created
+  uint64_t max_stack = 10'000'000;               //!< VM stack depth (items)
+  uint64_t max_memo = 20'000'000;                //!< memo entries
+  uint64_t max_tensor_bytes = 8ull << 30;        //!< one tensor's storage
   uint64_t max_total_weight_bytes = 16ull << 30; //!< all network weights of one checkpoint
   uint64_t max_tensor_rank = 8;
 };
@@ -97,8 +99,9 @@ using WeightMap = std::map<std::string, WeightTensor>;
 struct Checkpoint {
   fs::path path;
   std::string trainer_name;
-  std::string configuration;                     //!< init_args['configuration']
-  std::optional<std::vector<int>> mirroring_axes; //!< inference_allowed_mirroring_axes (None → empty optional)
+  std::string configuration; //!< init_args['configuration']
+  std::optional<std::vector<int>>
+      mirroring_axes; //!< inference_allowed_mirroring_axes (None → empty optional)
   //! network_weights in file order (duplicates included); see is_duplicate_weight_key.
   std::vector<std::pair<std::string, TensorRef>> weight_refs;
   //! The canonical weights, loaded only when read_checkpoint(load_weights = true).
@@ -126,12 +129,12 @@ Checkpoint read_checkpoint_bytes(std::string_view zip_bytes,
 //! The network as plans.json describes it (architecture.network_class_name + arch_kwargs), after the
 //! legacy-format conversion of ConfigurationManager.__init__.
 struct NetworkSpec {
-  std::string class_name;  //!< e.g. dynamic_network_architectures.architectures.unet.PlainConvUNet
-  std::string kind;        //!< "PlainConvUNet", "ResidualEncoderUNet" (the builder's registry key)
+  std::string class_name; //!< e.g. dynamic_network_architectures.architectures.unet.PlainConvUNet
+  std::string kind;       //!< "PlainConvUNet", "ResidualEncoderUNet" (the builder's registry key)
   int n_stages = 0;
   std::vector<int> features;
   std::vector<std::array<int, 3>> kernel_sizes, strides;
-  std::vector<int> n_per_stage;         //!< n_conv_per_stage (Plain) or n_blocks_per_stage (ResEnc)
+  std::vector<int> n_per_stage; //!< n_conv_per_stage (Plain) or n_blocks_per_stage (ResEnc)
   std::vector<int> n_conv_per_stage_decoder;
   bool conv_bias = true;
   double norm_eps = 1e-5;
@@ -142,7 +145,8 @@ struct NetworkSpec {
 };
 
 struct NormalizationSpec {
-  std::string scheme; //!< CTNormalization, ZScoreNormalization, NoNormalization, RescaleTo01Normalization, RGBTo01Normalization
+  std::string scheme; //!< CTNormalization, ZScoreNormalization, NoNormalization, RescaleTo01Normalization,
+                      //!< RGBTo01Normalization
   bool use_mask = false;
   double mean = 0, std = 1, lower = 0, upper = 0; //!< CT: foreground intensity properties
 };
@@ -169,7 +173,7 @@ struct ModelFolder {
   int num_heads = 0;
   std::array<int, 3> transpose_forward{0, 1, 2}, transpose_backward{0, 1, 2};
   std::vector<int64_t> patch_size;
-  std::vector<double> spacing; //!< target spacing (transposed axis order)
+  std::vector<double> spacing;                  //!< target spacing (transposed axis order)
   std::vector<NormalizationSpec> normalization; //!< one per channel
   ResamplingSpec resample_data, resample_probabilities;
   NetworkSpec network;
@@ -247,7 +251,8 @@ std::vector<double> resample_channel(const double* in,
 
 //! scipy.ndimage.zoom(image, zoom, order, mode='nearest', grid_mode=False) to `out_shape`: corner-aligned,
 //! source = dst · (in − 1)/(out − 1) (TotalSegmentator's resampling.change_spacing).
-std::vector<double> ndimage_zoom_corners(const double* in, const Shape3& in_shape, const Shape3& out_shape, int order);
+std::vector<double>
+ndimage_zoom_corners(const double* in, const Shape3& in_shape, const Shape3& out_shape, int order);
 
 // ----------------------------------------------------------------------------------------------
 // Preprocessing and export (preprocess.cpp): DefaultPreprocessor.run_case_npy
@@ -261,14 +266,14 @@ struct Box {
 //! One case's input channels in nnU-Net's reading order: (c, z, y, x) C order, spacing (z, y, x).
 struct CaseInput {
   std::vector<const float*> channels;
-  Shape3 shape{};    //!< (z, y, x) = reversed file voxel axes
+  Shape3 shape{};     //!< (z, y, x) = reversed file voxel axes
   Spacing3 spacing{}; //!< mm, same order
 };
 
 struct Preprocessed {
-  FloatArray data;                 //!< (c, z', y', x'): network input after transpose, crop, normalise, resample
-  Shape3 shape_before_cropping{};  //!< after transpose
-  Box bbox;                        //!< bbox_used_for_cropping (transposed axes)
+  FloatArray data; //!< (c, z', y', x'): network input after transpose, crop, normalise, resample
+  Shape3 shape_before_cropping{}; //!< after transpose
+  Box bbox;                       //!< bbox_used_for_cropping (transposed axes)
   Shape3 shape_after_cropping{};
   Spacing3 original_spacing{}; //!< transposed
   Spacing3 target_spacing{};
@@ -288,13 +293,20 @@ struct Logits {
 };
 
 struct Exported {
-  std::vector<uint8_t> labels;       //!< (z, y, x) in the input's order (transpose undone, crop undone)
-  FloatArray probabilities;          //!< (heads, z, y, x) when asked for (softmax/sigmoid), else empty
+  std::vector<uint8_t> labels; //!< (z, y, x) in the input's order (transpose undone, crop undone)
+  FloatArray probabilities;    //!< (heads, z, y, x) when asked for (softmax/sigmoid), else empty
 };
 
 //! Resample the logits back to the cropped shape (order 1, separate z as decided), softmax + argmax or
-//! sigmoid + regions, un-crop and transpose back. `threads` bounds the OpenMP loops.
-Exported export_prediction(const Logits& logits, const Preprocessed& pre, const ModelFolder& model, bool probabilities);
+//! sigmoid + regions, un-crop and transpose back. `threads` bounds the OpenMP loops. With streaming_labels
+//! (softmax models, labels only) steps 1–2 run per output voxel — argmax of the order-1 interpolated logits —
+//! instead of resampling every class at full resolution first: same labels but at ties within float16
+//! rounding, a fraction of the memory and time when the model has many classes.
+Exported export_prediction(const Logits& logits,
+                           const Preprocessed& pre,
+                           const ModelFolder& model,
+                           bool probabilities,
+                           bool streaming_labels = false);
 
 // ----------------------------------------------------------------------------------------------
 // Sliding window (sliding_window.cpp): predict_sliding_window_return_logits and friends
@@ -338,6 +350,7 @@ struct CaseOptions {
   bool fp16 = true;
   bool skip_air_tiles = false;
   bool probabilities = false;
+  bool streaming_labels = false; //!< export_prediction's one-pass argmax (labels only)
   CaseProgress progress;
 };
 
@@ -368,11 +381,11 @@ struct TsModel {
 };
 
 struct TsTask {
-  std::string name;                 //!< the class map it writes ("total" for every variant of total)
-  std::vector<TsModel> models;      //!< merged in this order, later ones overwrite
-  Spacing3 spacing{1.5, 1.5, 1.5};  //!< `resample` in mm along the canonical x, y, z (RAS) axes
-  std::vector<std::string> crop;    //!< classes of `total` that define the region to crop to (empty: none)
-  double step_size = 0.5;           //!< 0.8 for total (nnUNetv2_predict step in TotalSegmentator)
+  std::string name;                //!< the class map it writes ("total" for every variant of total)
+  std::vector<TsModel> models;     //!< merged in this order, later ones overwrite
+  Spacing3 spacing{1.5, 1.5, 1.5}; //!< `resample` in mm along the canonical x, y, z (RAS) axes
+  std::vector<std::string> crop;   //!< classes of `total` that define the region to crop to (empty: none)
+  double step_size = 0.5;          //!< 0.8 for total (nnUNetv2_predict step in TotalSegmentator)
 };
 
 //! The parameters of a task; `variant` is "" (default), "fast" (total 3 mm) or "fastest" (total 6 mm, the

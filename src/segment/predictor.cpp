@@ -73,9 +73,12 @@ CtVolume resample_linear(const CtVolume& image, const Geometry& target, float ou
         if (x < -0.5 || y < -0.5 || z < -0.5 || x > double(d[0]) - 0.5 || y > double(d[1]) - 0.5 ||
             z > double(d[2]) - 0.5)
           continue;
-        auto clampi = [](double v, int64_t n) { return std::clamp<int64_t>(int64_t(std::floor(v)), 0, n - 1); };
+        auto clampi = [](double v, int64_t n) {
+          return std::clamp<int64_t>(int64_t(std::floor(v)), 0, n - 1);
+        };
         const int64_t x0 = clampi(x, d[0]), y0 = clampi(y, d[1]), z0 = clampi(z, d[2]);
-        const int64_t x1 = std::min(x0 + 1, d[0] - 1), y1 = std::min(y0 + 1, d[1] - 1), z1 = std::min(z0 + 1, d[2] - 1);
+        const int64_t x1 = std::min(x0 + 1, d[0] - 1), y1 = std::min(y0 + 1, d[1] - 1),
+                      z1 = std::min(z0 + 1, d[2] - 1);
         const double fx = std::clamp(x - double(x0), 0.0, 1.0), fy = std::clamp(y - double(y0), 0.0, 1.0),
                      fz = std::clamp(z - double(z0), 0.0, 1.0);
         auto v = [&](int64_t a, int64_t b, int64_t c) { return double(image.at(a, b, c)); };
@@ -110,10 +113,13 @@ Exported predict_case(const ModelFolder& model, const CaseInput& input, const Ca
     report(fmt::format("loading fold {}", fold_name), 0.05 + 0.9 * f / folds);
     Checkpoint ck = read_checkpoint(model.checkpoints[size_t(f)], true);
     if (ck.configuration != model.configuration)
-      throw InputError(fmt::format("{}: trained with configuration '{}' but fold {} says '{}'; the folds do not "
-                                   "belong to one model",
-                                   model.checkpoints[size_t(f)].string(), ck.configuration,
-                                   model.folds.front(), model.configuration));
+      throw InputError(
+          fmt::format("{}: trained with configuration '{}' but fold {} says '{}'; the folds do not "
+                      "belong to one model",
+                      model.checkpoints[size_t(f)].string(),
+                      ck.configuration,
+                      model.folds.front(),
+                      model.configuration));
     auto network = build_network(model.network, std::move(ck.weights), model.checkpoints[size_t(f)].string());
     sw.on_tile = [&](int64_t done, int64_t count) {
       report(fmt::format("fold {}: tile {}/{}", fold_name, done, count),
@@ -127,7 +133,7 @@ Exported predict_case(const ModelFolder& model, const CaseInput& input, const Ca
   }
   average_folds(total, folds);
   report("exporting", 0.96);
-  Exported e = export_prediction(total, pre, model, options.probabilities);
+  Exported e = export_prediction(total, pre, model, options.probabilities, options.streaming_labels);
   report("done", 1.0);
   return e;
 }
@@ -177,28 +183,35 @@ Segmentation predict_model(const fs::path& model_dir,
     given.push_back(c.name);
   std::vector<const CtVolume*> ordered;
   for (const auto& want : expected) {
-    auto it = std::find_if(channels.begin(), channels.end(),
-                           [&](const InputChannel& c) { return lower(c.name) == lower(want); });
+    auto it = std::find_if(channels.begin(), channels.end(), [&](const InputChannel& c) {
+      return lower(c.name) == lower(want);
+    });
     if (it == channels.end())
-      throw InputError(fmt::format("the model expects the input channels {} (dataset.json channel_names: {}) but "
-                                   "got {}; pass {}",
-                                   fmt::join(expected, " + "), fmt::join(model.channel_names, ", "),
-                                   fmt::join(given, " + "),
-                                   lower(want) == "pet" ? "--pet with the PET image" : "--ct with the CT"));
+      throw InputError(
+          fmt::format("the model expects the input channels {} (dataset.json channel_names: {}) but "
+                      "got {}; pass {}",
+                      fmt::join(expected, " + "),
+                      fmt::join(model.channel_names, ", "),
+                      fmt::join(given, " + "),
+                      lower(want) == "pet" ? "--pet with the PET image" : "--ct with the CT"));
     ordered.push_back(it->volume);
   }
   if (channels.size() != expected.size())
-    throw InputError(fmt::format("the model takes {} input channel(s) ({}) but {} were given ({}); leave out the "
-                                 "extra image",
-                                 expected.size(), fmt::join(expected, " + "), channels.size(),
-                                 fmt::join(given, " + ")));
+    throw InputError(
+        fmt::format("the model takes {} input channel(s) ({}) but {} were given ({}); leave out the "
+                    "extra image",
+                    expected.size(),
+                    fmt::join(expected, " + "),
+                    channels.size(),
+                    fmt::join(given, " + ")));
   // nnU-Net needs every channel on one grid; PET usually comes on its own (HECKTOR): resample it onto the CT.
   std::vector<CtVolume> resampled;
   resampled.reserve(ordered.size());
   for (size_t c = 1; c < ordered.size(); ++c)
     if (!ordered[c]->geometry.same_grid(ordered[0]->geometry)) {
       warnings.add(fmt::format("the {} image is on another grid than the {}; resampled onto it (linear)",
-                               expected[c], expected[0]));
+                               expected[c],
+                               expected[0]));
       resampled.push_back(resample_linear(*ordered[c], ordered[0]->geometry, 0.0f));
       ordered[c] = &resampled.back();
     }
@@ -210,8 +223,9 @@ Segmentation predict_model(const fs::path& model_dir,
   co.skip_air_tiles = options.skip_air_tiles;
   co.progress = options.progress;
   if (options.mirroring && !model.mirroring_axes)
-    warnings.add("the model was trained without mirroring (inference_allowed_mirroring_axes is None); --tta has "
-                 "no effect");
+    warnings.add(
+        "the model was trained without mirroring (inference_allowed_mirroring_axes is None); --tta has "
+        "no effect");
   Exported e = predict_case(model, case_input(ordered), co);
 
   Segmentation s;
@@ -219,7 +233,7 @@ Segmentation predict_model(const fs::path& model_dir,
   s.labels.data = std::move(e.labels);
   s.table = output_table(model);
   s.models.push_back(model.dir.filename().empty() ? model.dir.parent_path().filename().string()
-                                                   : model.dir.filename().string());
+                                                  : model.dir.filename().string());
   return s;
 }
 
