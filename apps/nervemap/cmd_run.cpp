@@ -13,7 +13,7 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
     std::string ct, series, structures, label_table, tumour, tumour_label = "GTVp", out,
                                                              population = "western", sex;
     int age = -1, threads = 0;
-    std::string models;
+    std::string models, model;
     bool resample_masks = false, anonymize = false;
   };
   auto a = std::make_shared<Args>();
@@ -29,6 +29,10 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
       a->models,
       "TotalSegmentator weights (folder of DatasetNNN_* models): segment the structures here when "
       "--structures is not given");
+  sub->add_option("--model",
+                  a->model,
+                  "nnU-Net model folder whose labels are structure names and GTVp/GTVn (e.g. the demo model "
+                  "models/demo_phantom_neck): segment the structures and tumours with it");
   sub->add_option("--threads", a->threads, "CPU threads for the segmentation (default: all cores)")
       ->check(CLI::Range(0, 1024));
   sub->add_option("--tumor", a->tumour, "tumour label map (HECKTOR values 1 GTVp, 2 GTVn)");
@@ -54,6 +58,8 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
               o.structures = a->structures;
             if (!a->models.empty())
               o.models = a->models;
+            if (!a->model.empty())
+              o.model = a->model;
             o.threads = a->threads;
             if (!a->label_table.empty())
               o.label_table = a->label_table;

@@ -22,7 +22,10 @@ struct RunOptions {
   //! TotalSegmentator weights (a folder of DatasetNNN_* models): segment the structures natively when no
   //! --structures are given (segment::segment_structures).
   std::optional<fs::path> models;
-  int threads = 0; //!< CPU threads for the segmentation (0: all cores)
+  //! One nnU-Net model folder whose labels are catalogue names and GTVp/GTVn (segment::segment_with_model):
+  //! segments the structures and, unless `tumour` is given, the tumours.
+  std::optional<fs::path> model;
+  int threads = 0;                     //!< CPU threads for the segmentation (0: all cores)
   std::optional<fs::path> label_table; //!< JSON file or TotalSegmentator task name
   std::optional<fs::path> tumour;
   bool tumour_binary_as_gtvn = false;

@@ -15,10 +15,14 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
     if (progress)
       progress(stage, p);
   };
-  if (!o.structures && !o.models)
+  if (!o.structures && !o.models && !o.model)
     throw InputError(
         "no structures given: pass --structures with a TotalSegmentator output folder, --ml file or "
-        "multilabel NIfTI, or --models with TotalSegmentator's weights to segment the CT here");
+        "multilabel NIfTI, --models with TotalSegmentator's weights or --model with a trained model folder "
+        "to segment the CT here");
+  if (o.models && o.model)
+    throw InputError(
+        "give either --models (TotalSegmentator's weights) or --model (one model folder), not both");
   // Validate the rule base before reading anything large.
   const nerves::RuleBase rules = nerves::load_rule_base(o.rules_dir);
 
@@ -28,16 +32,17 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
   report_progress("reading", 0.0);
   io::CtImage ct = io::read_ct(o.ct, o.series_uid, warnings);
   anatomy::StructureMap structures;
+  std::optional<anatomy::StructureMap> tumour;
   std::vector<std::string> models;
   if (o.structures) {
-    if (o.models)
-      warnings.add("--structures given: the structures are imported and --models is not used");
+    if (o.models || o.model)
+      warnings.add("--structures given: the structures are imported and the CT is not segmented");
     anatomy::ImportOptions import;
     import.resample_masks = o.resample_masks;
     import.label_table_json = o.label_table;
     structures = anatomy::import_structures(*o.structures, ct.volume.geometry, import, warnings);
   } else {
-    // Native segmentation (TotalSegmentator's tasks on the nnU-Net runtime) takes most of the run time.
+    // Native segmentation (nnU-Net models on the runtime in src/segment) takes most of the run time.
     segment::InferenceOptions seg;
     seg.threads = o.threads;
     seg.progress = [&](const std::string& step, double f) {
@@ -45,9 +50,16 @@ RunResult run_case(const RunOptions& o, const ProgressFn& progress) {
         progress("segmenting: " + step, 0.02 + 0.28 * f);
     };
     report_progress("segmenting", 0.02);
-    structures = segment::segment_structures(ct.volume, *o.models, seg, warnings, false, &models);
+    if (o.model) {
+      segment::ModelStructures found = segment::segment_with_model(ct.volume, *o.model, seg, warnings);
+      structures = std::move(found.structures);
+      models = std::move(found.models);
+      if (!o.tumour)
+        tumour = std::move(found.tumour);
+    } else {
+      structures = segment::segment_structures(ct.volume, *o.models, seg, warnings, false, &models);
+    }
   }
-  std::optional<anatomy::StructureMap> tumour;
   if (o.tumour)
     tumour = anatomy::import_tumour(
         *o.tumour, ct.volume.geometry, o.tumour_binary_as_gtvn, o.resample_masks, warnings);

@@ -9,7 +9,8 @@
 //    task's spacing, crop to the task's region of interest found by a quick `total` pass, several part
 //    models merged by class name).
 // segment_structures() runs the task set the nerve rules need and returns catalogue ids, for
-// `nervemap run --models DIR`.
+// `nervemap run --models DIR`; segment_with_model() runs one model whose labels are catalogue names, for
+// `nervemap run --model DIR`.
 //
 // Every failure is an InputError that says what is wrong and what to do.
 #pragma once
@@ -31,12 +32,13 @@ namespace fs = std::filesystem;
 using ProgressFn = std::function<void(const std::string& stage, double fraction)>;
 
 struct InferenceOptions {
-  bool mirroring = false;            //!< test-time mirroring (--tta): 8 passes per tile instead of 1
-  std::optional<double> step_size;   //!< tile step as a fraction of the patch (nnU-Net 0.5; tasks set their own)
-  int threads = 0;                   //!< CPU threads for the network and resampling (0: all cores)
-  bool fp16_accumulation = true;     //!< accumulate tiles in half precision exactly as nnU-Net does
-  bool skip_air_tiles = false;       //!< skip tiles with no voxel above −500 HU (not in nnU-Net; faster)
-  ProgressFn progress;               //!< optional
+  bool mirroring = false; //!< test-time mirroring (--tta): 8 passes per tile instead of 1
+  std::optional<double>
+      step_size;                 //!< tile step as a fraction of the patch (nnU-Net 0.5; tasks set their own)
+  int threads = 0;               //!< CPU threads for the network and resampling (0: all cores)
+  bool fp16_accumulation = true; //!< accumulate tiles in half precision exactly as nnU-Net does
+  bool skip_air_tiles = false;   //!< skip tiles with no voxel above −500 HU (not in nnU-Net; faster)
+  ProgressFn progress;           //!< optional
 };
 
 //! One input image of a model (CT in HU, PET in SUV, ...). All channels share the first one's grid.
@@ -83,10 +85,10 @@ Segmentation predict_model(const fs::path& model_dir,
 // TotalSegmentator tasks
 
 struct TaskOptions {
-  bool fast = false;                   //!< `total --fast`: one 3 mm model instead of five 1.5 mm part models
-  std::optional<fs::path> models_dir;  //!< --models DIR; else TotalSegmentator's home (see find_weights_dir)
-  bool robust_crop = false;            //!< find the crop ROI with the 3 mm instead of the 6 mm model
-  int resampling_order = 1;            //!< TotalSegmentator -ro (order of the CT resampling)
+  bool fast = false;                  //!< `total --fast`: one 3 mm model instead of five 1.5 mm part models
+  std::optional<fs::path> models_dir; //!< --models DIR; else TotalSegmentator's home (see find_weights_dir)
+  bool robust_crop = false;           //!< find the crop ROI with the 3 mm instead of the 6 mm model
+  int resampling_order = 1;           //!< TotalSegmentator -ro (order of the CT resampling)
   //! `total` only (TotalSegmentator --roi_subset): keep these classes, crop to them (rough 6 mm pass,
   //! 20 mm margin) and run only the part models that segment them.
   std::vector<std::string> roi_subset;
@@ -118,5 +120,26 @@ anatomy::StructureMap segment_structures(const CtVolume& ct,
                                          Warnings& warnings,
                                          bool full_resolution = false,
                                          std::vector<std::string>* models_used = nullptr);
+
+// ----------------------------------------------------------------------------------------------
+// A model whose labels are catalogue names (`nervemap run --model DIR`)
+
+//! What segment_with_model() found: structures as catalogue ids, tumours as 201/202 (when the model has
+//! GTVp/GTVn labels and found any), and the model folder's name for the report.
+struct ModelStructures {
+  anatomy::StructureMap structures;
+  std::optional<anatomy::StructureMap> tumour;
+  std::vector<std::string> models;
+};
+
+//! Segment a CT with a CT-only nnU-Net model folder (every fold present) whose dataset.json labels are
+//! TotalSegmentator class names (catalogue names) and GTVp/GTVn — the demo model of
+//! tools/train_demo_model.py is one. The CT is put in RAS canonical voxel order first, as TotalSegmentator
+//! does for its models, so the file's axis order does not matter. Labels the catalogue does not know are left
+//! out with a warning; a model with none it knows is an InputError.
+ModelStructures segment_with_model(const CtVolume& ct,
+                                   const fs::path& model_dir,
+                                   const InferenceOptions& options,
+                                   Warnings& warnings);
 
 } // namespace nervemap::segment

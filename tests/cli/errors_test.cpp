@@ -130,3 +130,48 @@ TEST(CliErrors, FailedConvertLeavesNoPartialOutput) {
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(list_files(dir / "out"), std::vector<std::string>{"ct.nii.gz"});
 }
+
+TEST(CliErrors, RunWithAModelFolderThatCannotServe) {
+  TempDir dir;
+  const std::string ct = nifti("a_ras_diag.nii.gz").string();
+  // Labels that are no structure nervemap knows (the nnU-Net fixture's organA, organB, boneC).
+  auto r = run_nervemap({"run",
+                         "--ct",
+                         ct,
+                         "--model",
+                         shared_path("fixtures/nnunet/plain3d").string(),
+                         "--out",
+                         (dir / "out").string()});
+  expect_one_error(r, 1, "TotalSegmentator class names");
+  EXPECT_FALSE(fs::exists(dir / "out" / "report.json"));
+  EXPECT_TRUE(!fs::exists(dir / "out") || list_files(dir / "out").empty());
+  // Not a model folder at all.
+  r = run_nervemap(
+      {"run", "--ct", ct, "--model", (dir / "nothing").string(), "--out", (dir / "out").string()});
+  expect_one_error(r, 1, "nothing");
+  // --model and --models together.
+  r = run_nervemap({"run",
+                    "--ct",
+                    ct,
+                    "--model",
+                    "models/demo_phantom_neck",
+                    "--models",
+                    dir.path().string(),
+                    "--out",
+                    (dir / "out").string()});
+  expect_one_error(r, 1, "not both");
+}
+
+TEST(CliErrors, DemoWithoutItsModelWritesNothing) {
+  TempDir dir;
+  auto r = run_nervemap({"demo",
+                         "--model",
+                         (dir / "missing").string(),
+                         "--out",
+                         (dir / "demo").string(),
+                         "--data",
+                         (dir / "data").string()});
+  expect_one_error(r, 1, "--truth-masks");
+  EXPECT_FALSE(fs::exists(dir / "demo"));
+  EXPECT_FALSE(fs::exists(dir / "data"));
+}
