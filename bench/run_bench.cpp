@@ -4,11 +4,10 @@
 // peak memory ≤ 2 GB. Usage: run_bench [--keep DIR] (the case is written once to a temporary folder).
 #include "phantom/phantom.h"
 #include "pipeline/pipeline.h"
+#include "stage_timer.h"
 
-#include <chrono>
 #include <cstring>
 #include <fmt/format.h>
-#include <map>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -47,24 +46,10 @@ int main(int argc, char** argv) {
   opt.out = out;
   fs::remove_all(out);
 
-  using clock = std::chrono::steady_clock;
-  // Time between progress reports, labelled by the step that started there.
-  std::map<std::string, double> seconds;
-  std::vector<std::string> order;
-  std::string step;
-  auto last = clock::now();
-  const auto start = last;
-  auto result = pipeline::run_case(opt, [&](const std::string& s, double p) {
-    const auto now = clock::now();
-    if (!step.empty()) {
-      if (!seconds.count(step))
-        order.push_back(step);
-      seconds[step] += std::chrono::duration<double>(now - last).count();
-    }
-    step = fmt::format("{} ({:.0f} %)", s, 100 * p);
-    last = now;
-  });
-  const double total = std::chrono::duration<double>(clock::now() - start).count();
+  bench::StageTimer timer;
+  auto result = pipeline::run_case(
+      opt, [&](const std::string& s, double p) { timer.report(fmt::format("{} ({:.0f} %)", s, 100 * p)); });
+  const double total = timer.finish();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   const auto dims = result.report["input"]["dims"];
@@ -74,8 +59,7 @@ int main(int argc, char** argv) {
              dims[2].get<int>(),
              masks,
              result.written.size());
-  for (const auto& s : order)
-    fmt::print("  {:<18} {:6.2f} s\n", s, seconds[s]);
+  timer.print(18);
   fmt::print("  {:<18} {:6.2f} s\n", "total", total);
   fmt::print("peak memory (max RSS): {:.0f} MB\n", double(usage.ru_maxrss) / 1024.0);
   if (!keep)
