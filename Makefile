@@ -5,6 +5,7 @@
 #   demo  run the whole pipeline on the built-in synthetic neck
 #   test  every test (CTest), slow ones included
 #   bench build and run the benchmarks
+#   demo-model  re-train the demo segmentation model (CPU, ~30 min; never part of demo or test)
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -19,7 +20,10 @@ DEB_PACKAGES := \
   poppler-utils libgdcm-tools fonts-dejavu-core \
   libcpp-httplib-dev libsqlite3-dev libssl-dev libbrotli-dev curl chromium
 
-.PHONY: deps build demo serve test bench clean format
+# Only for re-training the demo model (tools/train_demo_model.py): Debian's nibabel reads the phantoms.
+TRAIN_PACKAGES := python3-nibabel python3-torch
+
+.PHONY: deps build demo demo-model serve test bench clean format
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -49,6 +53,14 @@ build: deps $(BUILD)/build.ninja
 demo: build
 	$(BUILD)/bin/nervemap demo --out demo-out --data nervemap-data
 
+# Re-train models/demo_phantom_neck on phantoms (seed, command, times and held-out Dice in its training.json).
+demo-model: build
+	@missing=$$(for p in $(TRAIN_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
+	/usr/bin/python3 tools/train_demo_model.py --out models/demo_phantom_neck --nervemap $(BUILD)/bin/nervemap
+
 # The web service and viewer on http://127.0.0.1:8080/ (data in ./nervemap-data).
 serve: build
 	$(BUILD)/bin/nervemap serve
@@ -60,7 +72,7 @@ test: build
 # PyTorch on the same random-weight, TotalSegmentator-sized network (written once by the baseline script).
 BENCH_MODEL := $(BUILD)/bench/ts_sized_net
 bench: build
-	@for b in mesh_bench nerves_bench report_bench run_bench; do echo "== $$b"; $(BUILD)/bin/$$b || exit 1; done
+	@for b in mesh_bench nerves_bench report_bench run_bench demo_bench; do echo "== $$b"; $(BUILD)/bin/$$b || exit 1; done
 	@test -d $(BENCH_MODEL) || /usr/bin/python3 bench/segment_baseline.py make-model --out $(BENCH_MODEL) \
 	  --stages 6 --patch 128 128 128
 	@echo "== segment_bench (C++) vs segment_baseline.py (PyTorch)"

@@ -17,7 +17,7 @@ loads the checkpoint's weights, and times in inference mode after one warm-up, m
   2. nnU-Net's sliding window over an --image-sized preprocessed input (pad, tile steps at 0.5, Gaussian
      importance map as compute_gaussian, half-precision accumulators as on the CPU in
      _internal_predict_sliding_window_return_logits, no mirroring).
-The inputs are the deterministic hash pattern the C++ benchmark uses, so both sides do identical work.
+The network is tools/nnunet_net.py. The inputs are the deterministic hash pattern the C++ benchmark uses, so both sides do identical work.
 """
 import argparse
 import json
@@ -29,76 +29,9 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
-from torch import nn
 
-
-# ----------------------------------------------------------------------------------------------- network
-
-
-class ConvNormAct(nn.Module):
-    def __init__(self, cin, cout, k, stride, act=True):
-        super().__init__()
-        self.conv = nn.Conv3d(cin, cout, k, stride, [(i - 1) // 2 for i in k], bias=True)
-        self.norm = nn.InstanceNorm3d(cout, eps=1e-5, affine=True)
-        self.nonlin = nn.LeakyReLU(0.01, inplace=True) if act else None
-
-    def forward(self, x):
-        x = self.norm(self.conv(x))
-        return self.nonlin(x) if self.nonlin is not None else x
-
-
-class Stacked(nn.Module):
-    def __init__(self, n, cin, cout, k, stride):
-        super().__init__()
-        self.convs = nn.Sequential(*[ConvNormAct(cin if i == 0 else cout, cout, k, stride if i == 0 else 1)
-                                     for i in range(n)])
-
-    def forward(self, x):
-        return self.convs(x)
-
-
-class PlainConvUNet(nn.Module):
-    """dynamic_network_architectures PlainConvUNet (deep supervision off), same state-dict keys."""
-
-    def __init__(self, cin, classes, features, kernels, strides, n_conv, n_conv_dec):
-        super().__init__()
-        self.encoder = nn.Module()
-        self.encoder.stages = nn.ModuleList()
-        c = cin
-        for s, f in enumerate(features):
-            self.encoder.stages.append(nn.Sequential(Stacked(n_conv[s], c, f, kernels[s], strides[s])))
-            c = f
-        self.decoder = nn.Module()
-        self.decoder.transpconvs = nn.ModuleList()
-        self.decoder.stages = nn.ModuleList()
-        self.decoder.seg_layers = nn.ModuleList()
-        n = len(features)
-        for s in range(1, n):
-            below, skip = features[-s], features[-(s + 1)]
-            self.decoder.transpconvs.append(nn.ConvTranspose3d(below, skip, strides[-s], strides[-s], bias=True))
-            self.decoder.stages.append(Stacked(n_conv_dec[s - 1], 2 * skip, skip, kernels[-(s + 1)], 1))
-            self.decoder.seg_layers.append(nn.Conv3d(skip, classes, 1, 1, 0, bias=True))
-
-    def forward(self, x):
-        skips = []
-        for stage in self.encoder.stages:
-            x = stage(x)
-            skips.append(x)
-        lres = skips[-1]
-        for t in range(len(self.decoder.stages)):
-            x = self.decoder.transpconvs[t](lres)
-            x = torch.cat((x, skips[-(t + 2)]), 1)
-            lres = self.decoder.stages[t](x)
-        return self.decoder.seg_layers[-1](lres)
-
-
-def build(plans):
-    config = plans['configurations']['3d_fullres']
-    k = config['architecture']['arch_kwargs']
-    if not config['architecture']['network_class_name'].endswith('PlainConvUNet'):
-        sys.exit('this baseline builds PlainConvUNet only')
-    return PlainConvUNet(1, plans['_num_classes'], k['features_per_stage'], k['kernel_sizes'], k['strides'],
-                         k['n_conv_per_stage'], k['n_conv_per_stage_decoder'])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tools'))
+import nnunet_net  # noqa: E402  (tools/nnunet_net.py: the network and the model-folder layout)
 
 
 # ----------------------------------------------------------------------------------------------- model folder
@@ -107,42 +40,15 @@ def build(plans):
 def make_model(args):
     n = args.stages
     features = [min(32 * 2 ** s, 320) for s in range(n)]
-    kernels = [[3, 3, 3]] * n
     strides = [[1, 1, 1]] + [[2, 2, 2]] * (n - 1)
-    arch = {
-        'network_class_name': 'dynamic_network_architectures.architectures.unet.PlainConvUNet',
-        'arch_kwargs': {
-            'n_stages': n, 'features_per_stage': features, 'conv_op': 'torch.nn.modules.conv.Conv3d',
-            'kernel_sizes': kernels, 'strides': strides, 'n_conv_per_stage': [2] * n,
-            'n_conv_per_stage_decoder': [2] * (n - 1), 'conv_bias': True,
-            'norm_op': 'torch.nn.modules.instancenorm.InstanceNorm3d',
-            'norm_op_kwargs': {'eps': 1e-05, 'affine': True}, 'dropout_op': None, 'dropout_op_kwargs': None,
-            'nonlin': 'torch.nn.LeakyReLU', 'nonlin_kwargs': {'inplace': True}},
-        '_kw_requires_import': ['conv_op', 'norm_op', 'dropout_op', 'nonlin']}
-    plans = {
-        'dataset_name': 'Dataset999_Benchmark', 'plans_name': 'nnUNetPlans', 'image_reader_writer': 'SimpleITKIO',
-        'transpose_forward': [0, 1, 2], 'transpose_backward': [0, 1, 2],
-        'configurations': {'3d_fullres': {
-            'patch_size': args.patch, 'spacing': [1.5, 1.5, 1.5], 'normalization_schemes': ['CTNormalization'],
-            'use_mask_for_norm': [False], 'resampling_fn_data': 'resample_data_or_seg_to_shape',
-            'resampling_fn_data_kwargs': {'is_seg': False, 'order': 3, 'order_z': 0, 'force_separate_z': None},
-            'resampling_fn_probabilities': 'resample_data_or_seg_to_shape',
-            'resampling_fn_probabilities_kwargs': {'is_seg': False, 'order': 1, 'order_z': 0,
-                                                   'force_separate_z': None},
-            'architecture': arch}},
-        'foreground_intensity_properties_per_channel': {'0': {
-            'mean': 0.0, 'std': 300.0, 'percentile_00_5': -1000.0, 'percentile_99_5': 1500.0, 'median': 0.0,
-            'min': -1024.0, 'max': 3000.0}}}
+    intensity = {'mean': 0.0, 'std': 300.0, 'percentile_00_5': -1000.0, 'percentile_99_5': 1500.0,
+                 'median': 0.0, 'min': -1024.0, 'max': 3000.0}
+    plans = nnunet_net.plans('Dataset999_Benchmark', nnunet_net.architecture(features, strides), args.patch,
+                             [1.5, 1.5, 1.5], intensity)
     labels = OrderedDict([('background', 0)] + [('class_%d' % i, i) for i in range(1, args.classes)])
     dataset = {'channel_names': {'0': 'CT'}, 'labels': labels, 'numTraining': 1, 'file_ending': '.nii.gz'}
-    os.makedirs(os.path.join(args.out, 'fold_0'), exist_ok=True)
-    with open(os.path.join(args.out, 'plans.json'), 'w') as f:
-        json.dump(plans, f, indent=2)
-    with open(os.path.join(args.out, 'dataset.json'), 'w') as f:
-        json.dump(dataset, f, indent=2)
     torch.manual_seed(args.seed)
-    plans['_num_classes'] = args.classes
-    net = build(plans)
+    net = nnunet_net.build(plans, args.classes)
     with torch.no_grad():
         for name, p in net.named_parameters():  # He-like init; norms near identity
             if name.endswith('norm.weight'):
@@ -152,10 +58,7 @@ def make_model(args):
             else:
                 fan_in = p[0].numel() if 'transpconvs' not in name else p.shape[0]
                 p.copy_(torch.randn_like(p) * (2.0 / fan_in) ** 0.5)
-    checkpoint = {'network_weights': net.state_dict(), 'trainer_name': 'nnUNetTrainer',
-                  'init_args': {'configuration': '3d_fullres', 'device': torch.device('cpu')},
-                  'inference_allowed_mirroring_axes': (0, 1, 2), 'current_epoch': 0}
-    torch.save(checkpoint, os.path.join(args.out, 'fold_0', 'checkpoint_final.pth'))
+    nnunet_net.write_model_folder(args.out, plans, dataset, net)
     params = sum(p.numel() for p in net.parameters())
     print(f'wrote {args.out}: PlainConvUNet {n} stages {features}, patch {args.patch}, {args.classes} classes, '
           f'{params / 1e6:.2f} M parameters')
@@ -242,7 +145,7 @@ def time_model(args):
         plans = json.load(f)
     with open(os.path.join(args.model, 'dataset.json')) as f:
         plans['_num_classes'] = len(json.load(f)['labels'])
-    net = build(plans)
+    net = nnunet_net.build(plans, plans['_num_classes'])
     ck = torch.load(os.path.join(args.model, 'fold_0', 'checkpoint_final.pth'), map_location='cpu')
     sd = OrderedDict((k, v) for k, v in ck['network_weights'].items()
                      if '.all_modules.' not in k and not k.startswith('decoder.encoder.'))

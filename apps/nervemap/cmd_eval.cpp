@@ -1,6 +1,7 @@
 // nervemap eval: Dice, HD95 and NSD per structure of a segmentation against a reference (design §7).
 #include "commands.h"
 #include "eval/eval.h"
+#include "nerve_table.h"
 
 #include <filesystem>
 #include <fmt/format.h>
@@ -8,9 +9,7 @@
 
 namespace nervemap::cli {
 
-namespace {
-
-void print_table(const eval::Evaluation& e) {
+void print_evaluation(const eval::Evaluation& e) {
   size_t width = 9;
   for (const auto& s : e.structures)
     width = std::max(width, s.name.size());
@@ -48,6 +47,8 @@ void print_table(const eval::Evaluation& e) {
                e.empty_in_both.size(),
                fmt::join(e.empty_in_both, ", "));
 }
+
+namespace {
 
 //! Base name for the JSON (as report.json keeps only base names); "ref/" names the folder "ref".
 std::string base_name(const std::string& path) {
@@ -91,7 +92,7 @@ Command add_eval_command(CLI::App& app, const GlobalOptions& global) {
             eval::Evaluation e = eval::evaluate_files(a->pred, a->ref, a->tolerance_mm, warnings);
             for (const auto& w : warnings.items())
               print_warning(global, w);
-            print_table(e);
+            print_evaluation(e);
             if (!a->json.empty()) {
               const std::string text = eval::to_json(e, base_name(a->pred), base_name(a->ref), warnings);
               write_file_atomically(json_out, [&](const fs::path& tmp) {

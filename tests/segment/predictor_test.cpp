@@ -1,7 +1,8 @@
 // The whole nnU-Net prediction against the real predictor's outputs, step by step, for both fixture models
 // and both inputs (plain and anisotropic/permuted/cropped):
-//   preprocessed input (≤ 1e-4), tile starts, whole-image fp16 logits (≤ 5e-3; the fp16 path ~1 ulp),
-//   probabilities (≤ 1e-3), labels (≥ 99.9 % identical). Mirroring (8 passes) is in predictor_tta_slow_test.
+//   preprocessed input (≤ 1e-4), tile starts, whole-image fp16 logits (≤ 2 half ulps at |logit| ≥ 8, ≥ 95 %
+//   bit-identical), probabilities (≤ 1e-3), labels (≥ 99.9 % identical). Mirroring (8 passes) is in
+//   predictor_tta_slow_test.
 #include "fixtures.h"
 #include "io/io.h"
 
@@ -19,7 +20,9 @@ struct Case {
   const char* input;
 };
 
-std::string name_of(const Case& c) { return std::string(c.model) + "_" + c.input; }
+std::string name_of(const Case& c) {
+  return std::string(c.model) + "_" + c.input;
+}
 
 CtVolume read_input(const std::string& input) {
   Warnings w;
@@ -57,7 +60,8 @@ TEST_P(PredictorFixture, PreprocessingMatches) {
   detail::Shape3 padded{};
   for (int a = 0; a < 3; ++a)
     padded[size_t(a)] = props["padded_shape"][a].get<int64_t>();
-  const auto steps = detail::compute_steps(padded, {model.patch_size[0], model.patch_size[1], model.patch_size[2]}, 0.5);
+  const auto steps =
+      detail::compute_steps(padded, {model.patch_size[0], model.patch_size[1], model.patch_size[2]}, 0.5);
   std::vector<std::array<int64_t, 3>> tiles;
   for (auto z : steps[0])
     for (auto y : steps[1])
@@ -86,7 +90,11 @@ TEST_P(PredictorFixture, ProbabilitiesAndLabelsMatchWithoutMirroring) {
     same += e.labels[i] == reference.data[i];
   const double agreement = double(same) / double(e.labels.size());
   std::printf("%s no TTA: probabilities max |diff| = %.3g, labels identical %.4f %% (%zu of %zu)\n",
-              name_of(GetParam()).c_str(), err, 100 * agreement, same, e.labels.size());
+              name_of(GetParam()).c_str(),
+              err,
+              100 * agreement,
+              same,
+              e.labels.size());
   EXPECT_LT(err, 1e-3);
   EXPECT_GE(agreement, 0.999);
 }
@@ -150,11 +158,21 @@ TEST(Predictor, WholeImageLogitsMatchTheStoredFp16Logits) {
       if (weight[i % weight.size()] >= 6.103515625e-05f)
         err_normal = std::max(err_normal, double(std::fabs(logits.values.data[i] - expected.values[i])));
     }
+    const double identical = double(exact) / double(expected.values.size());
     std::printf("whole-image logits (%s accumulation): max |diff| = %.3g (%.3g where the weight is a normal "
                 "half), bit-identical %.2f %%\n",
-                fp16 ? "fp16" : "fp32", err, err_normal, 100.0 * double(exact) / double(expected.values.size()));
+                fp16 ? "fp16" : "fp32",
+                err,
+                err_normal,
+                100.0 * identical);
     if (fp16) {
-      EXPECT_LT(err, 5e-3);
+      // The convolutions' fp32 sums come from the CPU's BLAS/oneDNN kernels, whose summation order differs
+      // between CPUs (AVX2 vs AVX-512): a tile logit on a rounding boundary then lands on the neighbouring
+      // half, and the half accumulators carry that on. Measured: under 5e-3 apart on the CPU of earlier CI
+      // runs; 98.8 % bit-identical and at most 0.0078 (one half ulp at |logit| ≥ 8; the fixture's
+      // logits reach 13.9) apart on an AVX-512 EPYC. Allowed: two such ulps, ≥ 95 % bit-identical.
+      EXPECT_LE(err, 2.0 / 128);
+      EXPECT_GT(identical, 0.95);
     } else {
       EXPECT_LT(err_normal, 2e-2);
     }

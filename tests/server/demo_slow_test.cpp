@@ -1,6 +1,7 @@
-// `nervemap demo` end to end: the synthetic neck with two tumours through the whole pipeline, the
-// printable report written, and the case handed to the viewer's data folder, where a real
-// `nervemap serve` lists it and serves its results. Run twice, it replaces its case rather than piling up.
+// `nervemap demo` end to end: the synthetic neck with two tumours segmented by the demo model and run through
+// the whole pipeline, the printable report written, the segmentation scored against the phantom's truth, and
+// the case handed to the viewer's data folder, where a real `nervemap serve` lists it and serves its results.
+// Run again with --truth-masks (the phantom's own masks), it replaces its case rather than piling up.
 #include "server_harness.h"
 
 #include <regex>
@@ -25,8 +26,29 @@ TEST(Demo, RunsThePipelineAndHandsTheCaseToTheViewer) {
   for (const char* name : {"report.json", "report.pdf", "report.html", "nerves.tck", "labels.nii.gz"})
     EXPECT_TRUE(fs::is_regular_file(out / "results" / name)) << name;
   EXPECT_TRUE(fs::is_regular_file(out / "case" / "truth.json"));
+  EXPECT_NE(r.out.find("report.pdf"), std::string::npos) << r.out;
 
-  // The tumours were placed 3 mm from the left vagus and 2 mm from the left RLN: both are at risk.
+  // Segmented by the demo model, then scored against the phantom's masks.
+  const json segmented = read_json(out / "results" / "report.json");
+  EXPECT_NE(segmented.dump().find("demo_phantom_neck"), std::string::npos)
+      << "the model is not in the report";
+  EXPECT_GE(segmented["tumours"].size(), 1u);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(mean Dice ([0-9.]+) over ([0-9]+) structure)")))
+      << r.out;
+  EXPECT_GT(std::stod(m[1].str()), 0.75) << r.out;
+  EXPECT_GE(std::stoi(m[2].str()), 50) << r.out;
+  EXPECT_NE(r.out.find("phantom Dice"), std::string::npos) << r.out;
+
+  const std::string first = demo_case_id(r.out);
+  ASSERT_FALSE(first.empty()) << r.out;
+  auto again =
+      run_nervemap({"demo", "--out", out.string(), "--data", data.string(), "--truth-masks", "--quiet"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out.find("mean Dice"), std::string::npos) << "nothing to score with --truth-masks";
+
+  // With the phantom's own masks: the tumours were placed 3 mm from the left vagus and 2 mm from the left
+  // RLN, so both are at risk.
   const json report = read_json(out / "results" / "report.json");
   for (const char* id : {"vagus_left", "recurrent_laryngeal_left"}) {
     const auto nerve = std::find_if(
@@ -37,12 +59,7 @@ TEST(Demo, RunsThePipelineAndHandsTheCaseToTheViewer) {
         << id << ": " << (*nerve)["risk"];
   }
   EXPECT_EQ(report["tumours"].size(), 2u);
-  EXPECT_NE(r.out.find("report.pdf"), std::string::npos) << r.out;
 
-  const std::string first = demo_case_id(r.out);
-  ASSERT_FALSE(first.empty()) << r.out;
-  auto again = run_nervemap({"demo", "--out", out.string(), "--data", data.string(), "--quiet"});
-  ASSERT_EQ(again.exit_code, 0) << again.err;
   const std::string second = demo_case_id(again.out);
   ASSERT_FALSE(second.empty()) << again.out;
   EXPECT_NE(first, second);
