@@ -11,8 +11,8 @@ pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 find_package(Threads REQUIRED)
 find_package(OpenMP REQUIRED)
-# ITK is used only behind src/io's DICOM .cpp files (slow to compile).
-find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIOGDCM)
+# ITK is used only behind src/io's DICOM .cpp files and src/anatomy/components.cpp (slow to compile).
+find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIOGDCM ITKConnectedComponents)
 find_package(yaml-cpp REQUIRED)
 # libtorch (Debian 1.13, CPU) runs the nnU-Net networks; only src/segment/network.cpp includes it.
 find_package(Torch REQUIRED)

@@ -100,6 +100,25 @@ StructureMap import_tumour(
 //! Nearest-neighbour resampling of a label volume onto another grid (voxels outside → 0).
 MaskVolume resample_nearest(const MaskVolume& labels, const Geometry& target);
 
+//! 26-connected components of the voxels equal to `value`, largest first, each as offsets into labels.data
+//! (ITK's ConnectedComponentImageFilter over the value's bounding box, so memory scales with the label).
+std::vector<std::vector<size_t>> connected_components(const MaskVolume& labels, uint8_t value);
+
+//! What remove_stray_pieces cleared from one structure.
+struct StrayPieces {
+  std::string name;
+  int pieces = 0;         //!< components removed
+  double volume_ml = 0;   //!< their total volume
+  double farthest_mm = 0; //!< the largest gap between a removed piece and the structure's main body
+};
+
+//! Every normal structure is one body. Keep each label's largest 26-connected component and the pieces
+//! within max_gap_mm of it (a vessel or muscle broken by a gap, the other thyroid lobe); clear the pieces
+//! farther away — islands a segmentation model leaves where it has no business (nnU-Net's optional
+//! "remove all but the largest component" postprocessing, made tolerant of fragments). A far island
+//! moves a structure's extreme points, which the nerve rules anchor on. Returns the structures changed.
+std::vector<StrayPieces> remove_stray_pieces(StructureMap& structures, double max_gap_mm);
+
 struct StructureSummary {
   int id = 0;
   std::string name;

@@ -136,7 +136,8 @@ struct ModelStructures {
 //! TotalSegmentator class names (catalogue names) and GTVp/GTVn — the demo model of
 //! tools/train_demo_model.py is one. The CT is put in RAS canonical voxel order first, as TotalSegmentator
 //! does for its models, so the file's axis order does not matter. Labels the catalogue does not know are left
-//! out with a warning; a model with none it knows is an InputError.
+//! out with a warning; a model with none it knows is an InputError. Pieces of a structure more than 20 mm
+//! from its main body are removed, with one warning (anatomy::remove_stray_pieces); tumours are left whole.
 ModelStructures segment_with_model(const CtVolume& ct,
                                    const fs::path& model_dir,
                                    const InferenceOptions& options,

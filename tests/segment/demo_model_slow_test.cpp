@@ -24,14 +24,13 @@ MaskVolume only(const MaskVolume& labels, int id) {
   return m;
 }
 
-double dice_of(const LabelMap& pred, const LabelMap& ref, const std::string& name) {
+eval::Metrics metrics_of(const LabelMap& pred, const LabelMap& ref, const std::string& name) {
   const Label* p = pred.table.find(name);
   const Label* r = ref.table.find(name);
   if (!r)
     throw std::runtime_error(name + " not in the reference");
-  if (!p)
-    return 0.0;
-  return eval::compare_masks(only(pred.voxels, p->id), only(ref.voxels, r->id), 1.0).dice;
+  return eval::compare_masks(
+      p ? only(pred.voxels, p->id) : MaskVolume(pred.voxels.geometry, 0), only(ref.voxels, r->id), 1.0);
 }
 
 phantom::Options neck(uint64_t seed, phantom::Orientation orientation, double noise_hu, Vec3 spacing_mm) {
@@ -75,6 +74,9 @@ TEST(DemoModel, SegmentsAnUnseenObliqueNeck) {
   options.threads = 2;
   const segment::ModelStructures s = segment::segment_with_model(p.ct, kModel, options, w);
   ASSERT_TRUE(s.structures.voxels.geometry.same_grid(p.ct.geometry));
+  // The model leaves islands on an oblique neck; they are removed, and said so.
+  ASSERT_EQ(w.items().size(), 1u);
+  EXPECT_NE(w.items()[0].find("lying more than 20 mm from the main body"), std::string::npos) << w.items()[0];
   EXPECT_EQ(s.models, std::vector<std::string>{"demo_phantom_neck"});
   // Tumours come separately, never as structures.
   EXPECT_FALSE(s.structures.table.find(std::string("GTVn")));
@@ -84,7 +86,7 @@ TEST(DemoModel, SegmentsAnUnseenObliqueNeck) {
   for (size_t i = 0; i < p.tumour.data.size(); ++i)
     truth_tumour.voxels.data[i] = p.tumour.data[i] == anatomy::kHecktorGtvn ? anatomy::kGtvnId : 0;
   truth_tumour.table.add({anatomy::kGtvnId, "GTVn", {0, 0, 0}});
-  const double tumour_dice = dice_of(*s.tumour, truth_tumour, "GTVn");
+  const double tumour_dice = metrics_of(*s.tumour, truth_tumour, "GTVn").dice;
   std::printf("GTVn Dice %.3f\n", tumour_dice);
   // Found, not delineated: the small model's phantom GTVn Dice is 0.1–0.4 (training.json, holdout).
   EXPECT_GT(tumour_dice, 0.05);
@@ -98,9 +100,13 @@ TEST(DemoModel, SegmentsAnUnseenObliqueNeck) {
                            "thyroid_gland",
                            "sternocleidomastoid_left",
                            "sternocleidomastoid_right"}) {
-    const double d = dice_of(s.structures, p.structures, name);
-    std::printf("%-30s Dice %.3f\n", name, d);
-    EXPECT_GT(d, 0.5) << name; // measured 0.64–0.96 on this neck
+    const eval::Metrics m = metrics_of(s.structures, p.structures, name);
+    std::printf("%-30s Dice %.3f HD95 %.1f mm\n", name, m.dice, m.hd95_mm.value_or(-1));
+    EXPECT_GT(m.dice, 0.5) << name; // measured 0.64–0.96 on this neck
+    // No far islands: they are removed. With them the held-out HD95 of the jugular veins and the thyroid was
+    // 77–109 mm on average; without, 1–32 mm (the veins run on a little past their ends).
+    ASSERT_TRUE(m.hd95_mm) << name;
+    EXPECT_LT(*m.hd95_mm, 40.0) << name;
   }
 }
 
