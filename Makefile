@@ -58,7 +58,7 @@ demo-model: build
 	@missing=$$(for p in $(TRAIN_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y --no-install-recommends $$missing; fi
 	/usr/bin/python3 tools/train_demo_model.py --out models/demo_phantom_neck --nervemap $(BUILD)/bin/nervemap
 
 # The web service and viewer on http://127.0.0.1:8080/ (data in ./nervemap-data).

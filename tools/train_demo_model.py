@@ -16,13 +16,15 @@ Run with Debian's interpreter (python3-torch 1.13 CPU, python3-nibabel), from th
 
 What it does (every random choice comes from --seed):
   1. data: --cases phantoms with seeds 1000…, spacings, noise levels and orientations from the TRAIN_* sets,
-     60 % with one or two tumours (GTVp or GTVn) beside a random nerve; each is put in nnU-Net's view the way
+     60 % with one or two tumours beside a random nerve (GTVn in the lateral neck, GTVp in the central
+     compartment: see TUMOUR_NERVES); each is put in nnU-Net's view the way
      the runtime sees it at inference (nib.as_closest_canonical as TotalSegmentator does, then resampled to
      2 mm: trilinear, or in-plane then nearest along a slice axis more than 3× coarser, as nnU-Net's
      resample_data_or_seg_to_shape with order_z 0), CT normalised with the foreground intensity
      properties written into plans.json (CTNormalization).
   2. train: --iterations of AdamW on batches of two --patch patches, half of them centred on a voxel of a
-     randomly chosen class present in the case (so small structures and tumours are seen), loss = cross
+     randomly chosen class present in the case (a tumour 30 % of the time when there is one), so that small
+     structures and tumours are seen, loss = cross
      entropy + soft Dice with deep supervision (nnU-Net's DC_and_CE_loss weights 1, 1/2, 1/4, …),
      polynomial learning-rate decay from 1e-2; deterministic on the CPU (torch.use_deterministic_algorithms).
   3. evaluate: HOLDOUT phantoms — seeds, spacings, noise levels and an orientation (oblique) not used in
@@ -54,8 +56,16 @@ TRAIN_SPACING_INPLANE = [0.6, 0.8, 1.0, 1.2]
 TRAIN_SPACING_SLICE = [1.0, 1.5, 2.0, 3.0]
 TRAIN_NOISE_HU = [5, 12, 20, 30]
 TRAIN_ORIENTATIONS = ['LPS', 'RAS']
-TUMOUR_NERVES = ['vagus', 'recurrent_laryngeal', 'accessory', 'sympathetic_trunk', 'hypoglossal', 'phrenic',
-                 'superior_laryngeal_external']
+# The phantom draws primaries and nodes alike (72 HU, a necrotic core when large); what tells them apart is where
+# they lie, as in patients: nodes in the lateral neck along the jugular chain and posterior triangle (levels
+# II–V: beside the vagus, accessory, hypoglossal, sympathetic trunk, phrenic), laryngeal/hypopharyngeal and
+# thyroid primaries in the central compartment (beside the recurrent and superior laryngeal nerves). A case's
+# tumours are all of one type (`nervemap phantom --tumor-type`), drawn by the nerves of that type's sites.
+TUMOUR_NERVES = {'GTVn': ['vagus', 'accessory', 'sympathetic_trunk', 'hypoglossal', 'phrenic'],
+                 'GTVp': ['recurrent_laryngeal', 'superior_laryngeal_external']}
+# Share of focused patches centred on a tumour when the case has one (else a class drawn uniformly from ~60,
+# which showed tumours in 1 of 60 focused patches: held-out GTVp Dice 0.08, GTVn 0.29).
+TUMOUR_FOCUS = 0.3
 # Held out: seeds, spacings, noise levels and the orientation (oblique: a few degrees about two axes) are not
 # in the training sets above.
 HOLDOUT = [
@@ -164,7 +174,7 @@ def make_training_set(binary, n_cases, rng, work):
         tumours = []
         if rng.random() < 0.6:
             for _ in range(int(rng.integers(1, 3))):
-                nerve = f'{rng.choice(TUMOUR_NERVES)}_{rng.choice(["left", "right"])}'
+                nerve = f'{rng.choice(TUMOUR_NERVES[tumour_type])}_{rng.choice(["left", "right"])}'
                 tumours.append((nerve, int(rng.integers(0, 8)), int(rng.integers(6, 19))))
         folder = os.path.join(work, f'case_{seed}')
         try:
@@ -215,14 +225,17 @@ def class_index(labels, num_classes):
     return order, starts
 
 
-def sample_patch(ct, labels, index, patch, rng, focus):
+def sample_patch(ct, labels, index, patch, rng, focus, tumour_classes):
     """A patch (padded with the image minimum where it leaves the image), centred near a voxel of a random
-    present class if focus, else anywhere."""
+    present class if focus (a tumour with probability TUMOUR_FOCUS when there is one), else anywhere."""
     shape = np.array(ct.shape)
     half = np.array(patch) // 2
     if focus:
         order, starts = index
         present = [c for c in range(1, len(starts) - 1) if starts[c + 1] > starts[c]]
+        tumours = [c for c in present if c in tumour_classes]
+        if tumours and rng.random() < TUMOUR_FOCUS:
+            present = tumours
         cls = present[rng.integers(len(present))]
         voxel = order[starts[cls] + rng.integers(starts[cls + 1] - starts[cls])]
         centre = np.array(np.unravel_index(voxel, ct.shape)) + rng.integers(-half // 2, half // 2 + 1)
@@ -277,7 +290,8 @@ def train(cases, num_classes, props, patch, iterations, seed, threads):
         xs, ys = [], []
         for b in range(2):
             ct, labels, index = data[rng.integers(len(data))]
-            x, y = sample_patch(ct, labels, index, patch, rng, focus=(b == 0) or rng.random() < 0.33)
+            x, y = sample_patch(ct, labels, index, patch, rng, focus=(b == 0) or rng.random() < 0.33,
+                                tumour_classes=(num_classes - 2, num_classes - 1))
             xs.append(augment(x, rng))
             ys.append(y)
         x = torch.from_numpy(np.stack(xs))[:, None]

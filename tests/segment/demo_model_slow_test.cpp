@@ -88,7 +88,7 @@ TEST(DemoModel, SegmentsAnUnseenObliqueNeck) {
   truth_tumour.table.add({anatomy::kGtvnId, "GTVn", {0, 0, 0}});
   const double tumour_dice = metrics_of(*s.tumour, truth_tumour, "GTVn").dice;
   std::printf("GTVn Dice %.3f\n", tumour_dice);
-  // Found, not delineated: the small model's phantom GTVn Dice is 0.1–0.4 (training.json, holdout).
+  // Found, not delineated: 0.10 here; the small model's held-out GTVn Dice is 0.18–0.42 (training.json).
   EXPECT_GT(tumour_dice, 0.05);
   // The landmarks the vagus and recurrent laryngeal rules stand on.
   for (const char* name : {"common_carotid_artery_left",
@@ -102,9 +102,10 @@ TEST(DemoModel, SegmentsAnUnseenObliqueNeck) {
                            "sternocleidomastoid_right"}) {
     const eval::Metrics m = metrics_of(s.structures, p.structures, name);
     std::printf("%-30s Dice %.3f HD95 %.1f mm\n", name, m.dice, m.hd95_mm.value_or(-1));
-    EXPECT_GT(m.dice, 0.5) << name; // measured 0.64–0.96 on this neck
+    EXPECT_GT(m.dice, 0.5) << name; // measured 0.83–0.95 on this neck
     // No far islands: they are removed. With them the held-out HD95 of the jugular veins and the thyroid was
-    // 77–109 mm on average; without, 1–32 mm (the veins run on a little past their ends).
+    // 77–109 mm on average; without, 1–10 mm on this neck (up to 32 mm with an earlier model whose veins ran
+    // on past their ends).
     ASSERT_TRUE(m.hd95_mm) << name;
     EXPECT_LT(*m.hd95_mm, 40.0) << name;
   }
