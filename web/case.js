@@ -2,7 +2,8 @@
 // coloured by distance to the tumour with their 95 % corridors, and the per-nerve risk table.
 //
 // Coordinates: NIfTI, TCK and MZ3 files are RAS mm, which is what NiiVue works in; report.json is LPS mm
-// (design §2), so every point taken from the report goes through lpsToRas before it reaches NiiVue.
+// (design §2), so every point taken from the report goes through lpsToRas before it reaches NiiVue, and
+// every NiiVue position shown to the user through rasToLps. The flip is its own inverse.
 import { Niivue, SLICE_TYPE, DRAG_MODE, SHOW_RENDER, NVMesh } from '/vendor/niivue/index.js'
 import { apiJson, fileUrl, follow } from './api.js'
 import { h, formatTime } from './dom.js'
@@ -10,6 +11,7 @@ import { appendTube } from './tube.js'
 import { nerveVolumeNifti, NERVE_CAL } from './nerves2d.js'
 
 export const lpsToRas = p => [-p[0], -p[1], p[2]]
+export const rasToLps = lpsToRas
 
 // CT windows (width/level in HU).
 const WINDOWS = {
@@ -406,8 +408,7 @@ export async function showCase (main, id) {
   const { nv } = viewer
   const byId = new Map(labels.map(l => [l.id, l.name]))
   nv.onLocationChange = loc => {
-    const ras = loc.mm
-    const lps = [-ras[0], -ras[1], ras[2]]
+    const lps = rasToLps(loc.mm)
     const labelValue = loc.values && loc.values[1] ? Math.round(loc.values[1].value) : 0
     const hu = loc.values && loc.values[0] ? Math.round(loc.values[0].value) : null
     location.textContent = `LPS ${lps.map(v => v.toFixed(1)).join(', ')} mm · ${hu} HU` +

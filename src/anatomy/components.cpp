@@ -5,7 +5,6 @@
 #include <itkConnectedComponentImageFilter.h>
 #include <itkImage.h>
 #include <itkRelabelComponentImageFilter.h>
-#include <nanoflann.hpp>
 
 namespace nervemap::anatomy {
 
@@ -66,16 +65,6 @@ std::vector<std::vector<size_t>> components_in(const MaskVolume& labels, uint8_t
   return out;
 }
 
-//! Voxel centres in LPS mm, for the nearest-voxel queries.
-struct Cloud {
-  std::vector<Vec3> points;
-  size_t kdtree_get_point_count() const { return points.size(); }
-  double kdtree_get_pt(size_t i, size_t dim) const { return points[i][Eigen::Index(dim)]; }
-  template <class B> bool kdtree_get_bbox(B&) const { return false; }
-};
-using Tree =
-    nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, Cloud>, Cloud, 3, size_t>;
-
 Vec3 lps_of(const MaskVolume& v, size_t offset) {
   const auto& d = v.geometry.dims;
   const int64_t o = int64_t(offset);
@@ -100,21 +89,16 @@ std::vector<StrayPieces> remove_stray_pieces(StructureMap& structures, double ma
     const auto pieces = components_in(v, uint8_t(label.id), boxes[size_t(label.id)]);
     if (pieces.size() < 2)
       continue;
-    Cloud main;
-    main.points.reserve(pieces.front().size());
+    std::vector<Vec3> body;
+    body.reserve(pieces.front().size());
     for (size_t o : pieces.front())
-      main.points.push_back(lps_of(v, o));
-    Tree tree(3, main, nanoflann::KDTreeSingleIndexAdaptorParams(16));
-    tree.buildIndex();
+      body.push_back(lps_of(v, o));
+    const PointIndex main(std::move(body));
     StrayPieces row{label.name};
     for (size_t p = 1; p < pieces.size(); ++p) {
       double gap_sq = std::numeric_limits<double>::infinity();
       for (size_t o : pieces[p]) {
-        const Vec3 q = lps_of(v, o);
-        size_t nearest = 0;
-        double d_sq = 0;
-        tree.knnSearch(q.data(), 1, &nearest, &d_sq);
-        gap_sq = std::min(gap_sq, d_sq);
+        gap_sq = std::min(gap_sq, main.nearest(lps_of(v, o)).distance_sq_mm2);
         if (gap_sq <= max_gap_mm * max_gap_mm)
           break;
       }

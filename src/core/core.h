@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -136,6 +137,47 @@ struct PatientInfo {
   bool empty() const { return id.empty() && name.empty() && study_date.empty() && series_uid.empty(); }
 };
 
+// ----------------------------------------------------------------------------------------------
+// LPS ↔ RAS: the one conversion, made at the file edges only. NIfTI world, MRtrix .tck, MZ3 meshes and
+// NiiVue are RAS (+x right, +y anterior); nervemap is LPS inside (design §2). The two differ by the sign
+// of x and y, a 180° rotation about z, which is its own inverse.
+
+//! diag(−1, −1, 1): LPS → RAS and RAS → LPS.
+Mat3 lps_ras_flip();
+Vec3 ras_from_lps(const Vec3& lps);
+Vec3 lps_from_ras(const Vec3& ras);
+//! A voxel → world affine (or any 4×4 world transform on the left) in the other convention.
+Mat4 ras_from_lps(const Mat4& affine_lps);
+Mat4 lps_from_ras(const Mat4& affine_ras);
+
+//! A k-d tree over points in LPS mm (nanoflann) for exact nearest-point and radius queries: tumour
+//! surfaces (risk), segmentation surfaces (eval), a structure's main body (anatomy).
+class PointIndex {
+public:
+  explicit PointIndex(std::vector<Vec3> points);
+  ~PointIndex();
+  PointIndex(PointIndex&&) noexcept;
+  PointIndex& operator=(PointIndex&&) noexcept;
+
+  bool empty() const { return points_.empty(); }
+  size_t size() const { return points_.size(); }
+  const std::vector<Vec3>& points() const { return points_; }
+
+  struct Nearest {
+    size_t index = 0;
+    double distance_sq_mm2 = 0;
+  };
+  //! The point nearest to p (the index must not be empty).
+  Nearest nearest(const Vec3& p) const;
+  //! Every point closer to p than radius_mm, in the tree's order (deterministic for the same points).
+  std::vector<size_t> within(const Vec3& p, double radius_mm) const;
+
+private:
+  struct Tree;
+  std::vector<Vec3> points_;
+  std::unique_ptr<Tree> tree_;
+};
+
 //! Write a file under a temporary name in the same folder and rename it when `write` returns
 //! (design §7: no partial outputs). `write` receives the temporary path. On an exception the
 //! temporary file is removed and the exception propagates.
@@ -151,17 +193,22 @@ public:
   void prepare();
   //! Remember a file or folder (inside out_dir) that this run created.
   void created(const std::filesystem::path& path);
+  //! Remember an output file this run wrote: removed on rollback, listed by written().
+  void wrote(const std::filesystem::path& file);
+  //! The output files, in the order they were written.
+  const std::vector<std::filesystem::path>& written() const { return written_; }
   void commit() { committed_ = true; }
   const std::filesystem::path& dir() const { return dir_; }
 
 private:
   std::filesystem::path dir_;
-  std::vector<std::filesystem::path> created_;
+  std::vector<std::filesystem::path> created_, written_;
   bool committed_ = false;
 };
 
-//! A private scratch folder under the system temp dir (e.g. for an unpacked zip), named
-//! `nervemap-<purpose>-<pid>-<random>` and removed with everything in it on every exit path.
+//! A private scratch folder under the system temp dir (e.g. for an unpacked zip or DICOM pixel data):
+//! made by mkdtemp as `nervemap-<purpose>-XXXXXX` with mode 0700, removed with everything in it on every
+//! exit path.
 class ScratchDir {
 public:
   explicit ScratchDir(const std::string& purpose);

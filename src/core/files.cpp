@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
-#include <random>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -68,10 +70,20 @@ void OutputTransaction::created(const fs::path& path) {
   created_.push_back(path);
 }
 
+void OutputTransaction::wrote(const fs::path& file) {
+  created_.push_back(file);
+  written_.push_back(file);
+}
+
 ScratchDir::ScratchDir(const std::string& purpose) {
-  std::random_device rd;
-  path_ = fs::temp_directory_path() / fmt::format("nervemap-{}-{}-{:08x}", purpose, ::getpid(), rd());
-  fs::create_directories(path_);
+  // mkdtemp: a fresh name that cannot already exist (no race with another process or a planted
+  // symlink) and mode 0700, since unpacked uploads and DICOM hold patient data.
+  std::string pattern = (fs::temp_directory_path() / fmt::format("nervemap-{}-XXXXXX", purpose)).string();
+  if (!::mkdtemp(pattern.data()))
+    throw std::runtime_error(fmt::format("cannot create a temporary folder in {}: {}",
+                                         fs::temp_directory_path().string(),
+                                         std::strerror(errno)));
+  path_ = pattern;
 }
 
 ScratchDir::~ScratchDir() {

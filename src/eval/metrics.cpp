@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <map>
 #include <memory>
-#include <nanoflann.hpp>
 
 namespace nervemap::eval {
 
@@ -39,19 +38,9 @@ Box bounding_box(const MaskVolume& v, const Selector& in) {
   return b;
 }
 
-struct Cloud {
-  std::vector<Vec3> points;
-  size_t kdtree_get_point_count() const { return points.size(); }
-  double kdtree_get_pt(size_t i, size_t dim) const { return points[i][int(dim)]; }
-  template <class Bbox> bool kdtree_get_bbox(Bbox&) const { return false; }
-};
-
-using Tree =
-    nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, Cloud>, Cloud, 3, size_t>;
-
 //! LPS centres of the surface voxels (at least one 6-neighbour outside the mask or the image).
-Cloud surface(const MaskVolume& v, const Selector& in, const Box& box) {
-  Cloud cloud;
+std::vector<Vec3> surface(const MaskVolume& v, const Selector& in, const Box& box) {
+  std::vector<Vec3> cloud;
   if (box.empty())
     return cloud;
   auto inside = [&](int64_t i, int64_t j, int64_t k) { return v.contains(i, j, k) && in[v.at(i, j, k)]; };
@@ -63,22 +52,15 @@ Cloud surface(const MaskVolume& v, const Selector& in, const Box& box) {
         if (inside(i - 1, j, k) && inside(i + 1, j, k) && inside(i, j - 1, k) && inside(i, j + 1, k) &&
             inside(i, j, k - 1) && inside(i, j, k + 1))
           continue;
-        cloud.points.push_back(v.geometry.index_to_lps(Vec3(double(i), double(j), double(k))));
+        cloud.push_back(v.geometry.index_to_lps(Vec3(double(i), double(j), double(k))));
       }
   return cloud;
 }
 
 //! Distance from each point of `from` to the nearest point of `to` (non-empty).
-void nearest_distances(const Cloud& from, const Cloud& to, std::vector<double>& out) {
-  Tree tree(3, to, nanoflann::KDTreeSingleIndexAdaptorParams(16));
-  tree.buildIndex();
-  for (const Vec3& p : from.points) {
-    const double query[3] = {p.x(), p.y(), p.z()};
-    size_t index = 0;
-    double squared = 0;
-    tree.knnSearch(query, 1, &index, &squared);
-    out.push_back(std::sqrt(squared));
-  }
+void nearest_distances(const std::vector<Vec3>& from, const PointIndex& to, std::vector<double>& out) {
+  for (const Vec3& p : from)
+    out.push_back(std::sqrt(to.nearest(p).distance_sq_mm2));
 }
 
 //! Percentile with linear interpolation between order statistics (numpy's default method).
@@ -170,18 +152,18 @@ Metrics compare(const MaskVolume& pred,
     return m;
   }
   m.dice = 2.0 * double(overlap) / double(m.voxels_pred + m.voxels_ref);
-  const Cloud surface_pred = surface(pred, in_pred, box_pred), surface_ref = surface(ref, in_ref, box_ref);
-  m.surface_voxels_pred = int64_t(surface_pred.points.size());
-  m.surface_voxels_ref = int64_t(surface_ref.points.size());
+  const PointIndex surface_pred(surface(pred, in_pred, box_pred)), surface_ref(surface(ref, in_ref, box_ref));
+  m.surface_voxels_pred = int64_t(surface_pred.size());
+  m.surface_voxels_ref = int64_t(surface_ref.size());
   if (m.voxels_pred == 0 || m.voxels_ref == 0) {
     m.hd95_mm.reset();
     m.nsd = 0;
     return m;
   }
   std::vector<double> distances;
-  distances.reserve(surface_pred.points.size() + surface_ref.points.size());
-  nearest_distances(surface_pred, surface_ref, distances);
-  nearest_distances(surface_ref, surface_pred, distances);
+  distances.reserve(surface_pred.size() + surface_ref.size());
+  nearest_distances(surface_pred.points(), surface_ref, distances);
+  nearest_distances(surface_ref.points(), surface_pred, distances);
   const auto within = std::count_if(distances.begin(), distances.end(), [&](double d) {
     // A hair of slack: a distance of exactly τ computed through the affine may land 1 ulp above it.
     return d <= tolerance_mm + 1e-9;

@@ -76,12 +76,6 @@ int32_t read_int32(const uint8_t* p, bool swap) {
   return v;
 }
 
-Mat4 lps_from_ras(const Mat4& ras) {
-  Mat4 flip = Mat4::Identity();
-  flip(0, 0) = flip(1, 1) = -1;
-  return flip * ras;
-}
-
 Mat4 sform_affine_ras(const RawHeader& h) {
   Mat4 a = Mat4::Identity();
   for (int c = 0; c < 4; ++c) {
@@ -387,7 +381,7 @@ ParsedHeader parse_header(std::span<const uint8_t> bytes, const std::string& fil
     out.info.affine_source = "base";
   }
 
-  out.info.geometry = Geometry::from_affine(dims, lps_from_ras(affine_ras));
+  out.info.geometry = Geometry::from_affine(dims, nervemap::lps_from_ras(affine_ras));
   out.info.geometry.validate(file);
   out.info.transforms_ambiguous = !out.transform_warning.empty() || out.info.affine_source == "base";
   out.has_extensions = bytes.size() >= first_data_offset && bytes[header_bytes] != 0;

@@ -98,10 +98,7 @@ make_header(const Geometry& g, nifti::Datatype datatype, int64_t vox_offset, con
   auto descrip = fmt::format("nervemap {}", version());
   std::memcpy(h.descrip, descrip.data(), std::min(descrip.size(), sizeof(h.descrip) - 1));
 
-  // NIfTI world is RAS: flip x and y of the LPS affine.
-  Mat4 affine_ras = g.affine();
-  affine_ras.row(0) *= -1;
-  affine_ras.row(1) *= -1;
+  const Mat4 affine_ras = ras_from_lps(g.affine()); // NIfTI world is RAS
   Mat4 sform_stored = Mat4::Identity();
   for (int c = 0; c < 4; ++c) {
     h.srow_x[c] = float(affine_ras(0, c));

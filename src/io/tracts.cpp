@@ -87,10 +87,9 @@ void write_tck(const fs::path& path, const std::vector<std::vector<Vec3>>& strea
   std::vector<float> data;
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   for (const auto& s : streamlines_lps) {
-    for (const auto& p : s) { // LPS → RAS at the edge
-      data.push_back(float(-p.x()));
-      data.push_back(float(-p.y()));
-      data.push_back(float(p.z()));
+    for (const auto& p : s) {
+      const Vec3 ras = ras_from_lps(p); // at the edge (design §2)
+      data.insert(data.end(), {float(ras.x()), float(ras.y()), float(ras.z())});
     }
     data.insert(data.end(), {nan, nan, nan});
   }
@@ -111,7 +110,7 @@ std::vector<std::vector<Vec3>> read_tck(const fs::path& path) {
       out.emplace_back();
       continue;
     }
-    out.back().emplace_back(-double(x), -double(y), double(z));
+    out.back().push_back(lps_from_ras(Vec3(double(x), double(y), double(z))));
   }
   out.pop_back(); // the empty list opened after the last NaN
   return out;

@@ -107,9 +107,10 @@ void write_mz3(const Mesh& mesh, const fs::path& path, const std::optional<Rgba>
   // NiiVue places meshes in the NIfTI world of its volumes, RAS: (x, y, z)_RAS = (−x, −y, z)_LPS.
   // Negating two axes is a rotation (180° about z), so the outward winding is kept.
   for (const auto& p : mesh.vertices) {
-    put_f32(raw, -p.x());
-    put_f32(raw, -p.y());
-    put_f32(raw, p.z());
+    const Vec3 ras = ras_from_lps(p);
+    put_f32(raw, ras.x());
+    put_f32(raw, ras.y());
+    put_f32(raw, ras.z());
   }
   if (colour)
     for (size_t v = 0; v < mesh.vertices.size(); ++v)

@@ -5,29 +5,13 @@
 #include "risk/risk.h"
 
 #include <cmath>
-#include <nanoflann.hpp>
 
 namespace nervemap::risk {
-
-namespace {
-
-struct Cloud {
-  std::vector<Vec3> points;
-  size_t kdtree_get_point_count() const { return points.size(); }
-  double kdtree_get_pt(size_t i, size_t dim) const { return points[i][int(dim)]; }
-  template <class Box> bool kdtree_get_bbox(Box&) const { return false; }
-};
-
-using Tree =
-    nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, Cloud>, Cloud, 3, size_t>;
-
-} // namespace
 
 struct TumourSurface::Impl {
   const MaskVolume& labels;
   std::array<bool, 256> is_tumour{};
-  Cloud cloud;
-  std::unique_ptr<Tree> tree;
+  PointIndex boundary{std::vector<Vec3>{}}; //!< LPS centres of the boundary voxels
   Mat3 direction;
   Mat4 to_index;
   Vec3 half;
@@ -63,6 +47,7 @@ TumourSurface::TumourSurface(const MaskVolume& labels, const std::vector<int>& v
   auto tumour = [&](int64_t i, int64_t j, int64_t k) {
     return labels.contains(i, j, k) && impl_->is_tumour[labels.at(i, j, k)];
   };
+  std::vector<Vec3> boundary;
   for (int64_t k = lo[2]; k <= hi[2]; ++k)
     for (int64_t j = lo[1]; j <= hi[1]; ++j)
       for (int64_t i = lo[0]; i <= hi[0]; ++i) {
@@ -72,19 +57,16 @@ TumourSurface::TumourSurface(const MaskVolume& labels, const std::vector<int>& v
         if (tumour(i - 1, j, k) && tumour(i + 1, j, k) && tumour(i, j - 1, k) && tumour(i, j + 1, k) &&
             tumour(i, j, k - 1) && tumour(i, j, k + 1))
           continue;
-        impl_->cloud.points.push_back(g.index_to_lps(Vec3(double(i), double(j), double(k))));
+        boundary.push_back(g.index_to_lps(Vec3(double(i), double(j), double(k))));
       }
-  if (!impl_->cloud.points.empty()) {
-    impl_->tree = std::make_unique<Tree>(3, impl_->cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
-    impl_->tree->buildIndex();
-  }
+  impl_->boundary = PointIndex(std::move(boundary));
 }
 
 TumourSurface::~TumourSurface() = default;
 TumourSurface::TumourSurface(TumourSurface&&) noexcept = default;
 
 bool TumourSurface::empty() const {
-  return impl_->cloud.points.empty();
+  return impl_->boundary.empty();
 }
 
 bool TumourSurface::inside(const Vec3& p) const {
@@ -105,10 +87,7 @@ double TumourSurface::distance_within(const Vec3& p, double limit, Vec3* closest
       *closest = p;
     return 0.0;
   }
-  const double query[3] = {p.x(), p.y(), p.z()};
-  size_t nearest = 0;
-  double nearest_sq = 0;
-  impl_->tree->knnSearch(query, 1, &nearest, &nearest_sq);
+  const auto [nearest, nearest_sq] = impl_->boundary.nearest(p);
   // Every cell is at least (centre distance − half diagonal) away: beyond the limit, stop here.
   if (std::sqrt(nearest_sq) - impl_->half_diagonal > limit)
     return std::sqrt(nearest_sq) - impl_->half_diagonal;
@@ -116,15 +95,13 @@ double TumourSurface::distance_within(const Vec3& p, double limit, Vec3* closest
     // Sheared (gantry-tilted) grids: cells are parallelepipeds; use the centre distance less half the
     // smallest spacing, which bounds the cell distance from below by at most half a voxel diagonal.
     if (closest)
-      *closest = impl_->cloud.points[nearest];
+      *closest = impl_->boundary.points()[nearest];
     return std::max(0.0, std::sqrt(nearest_sq) - impl_->half.minCoeff());
   }
   const double reach = std::sqrt(nearest_sq) + impl_->half_diagonal;
-  std::vector<std::pair<size_t, double>> candidates;
-  impl_->tree->radiusSearch(query, reach * reach, candidates, nanoflann::SearchParams(32, 0, false));
   double best = std::numeric_limits<double>::infinity();
-  for (const auto& [index, unused] : candidates) {
-    const Vec3& c = impl_->cloud.points[index];
+  for (size_t index : impl_->boundary.within(p, reach)) {
+    const Vec3& c = impl_->boundary.points()[index];
     const Vec3 q = impl_->direction.transpose() * (p - c); // the cell's own frame
     const Vec3 clamped = q.cwiseMax(-impl_->half).cwiseMin(impl_->half);
     const double dist = (q - clamped).norm();

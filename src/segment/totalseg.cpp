@@ -173,7 +173,7 @@ fs::path ts_model_dir(const fs::path& weights, const TsModel& model, const std::
 
 Orientation io_orientation(const Geometry& g) {
   // RAS affine columns: the LPS direction columns times spacing, with x and y negated.
-  Mat3 rzs = Mat3(Eigen::Vector3d(-1, -1, 1).asDiagonal()) * g.direction * g.spacing.asDiagonal();
+  Mat3 rzs = lps_ras_flip() * g.direction * g.spacing.asDiagonal();
   Mat3 rs = rzs;
   for (int c = 0; c < 3; ++c) {
     const double zoom = rzs.col(c).norm();

@@ -50,3 +50,19 @@ TEST(OutputTransaction, KeepsExistingFolderAndForeignFiles) {
   }
   EXPECT_EQ(test::list_files(dir.path()), std::vector<std::string>{"keep.txt"});
 }
+
+TEST(ScratchDir, PrivateFreshAndRemoved) {
+  fs::path where;
+  {
+    ScratchDir a("test"), b("test");
+    where = a.path();
+    EXPECT_NE(a.path(), b.path());
+    EXPECT_TRUE(fs::is_directory(a.path()));
+    EXPECT_EQ(a.path().parent_path(), fs::temp_directory_path());
+    EXPECT_EQ(a.path().filename().string().rfind("nervemap-test-", 0), 0u) << a.path();
+    // Patient data goes in here: only the owner may enter (mkdtemp's 0700).
+    EXPECT_EQ(fs::status(a.path()).permissions() & fs::perms::all, fs::perms::owner_all);
+    std::ofstream(a.path() / "x") << "x";
+  }
+  EXPECT_FALSE(fs::exists(where));
+}
