@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   }
 
   pipeline::RunOptions opt;
-  opt.ct = case_dir / "ct.nii.gz";
+  opt.inputs.ct = case_dir / "ct.nii.gz";
   opt.model = model;
   opt.threads = threads;
   opt.out = out;
@@ -50,14 +50,14 @@ int main(int argc, char** argv) {
   const double total = timer.finish();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  const auto dims = result.report["input"]["dims"];
+  const auto dims = result.report.input.dims;
   fmt::print("demo case: {}×{}×{} CT, segmented with {}; {} structures, {} tumour(s), {} output files\n",
-             dims[0].get<int>(),
-             dims[1].get<int>(),
-             dims[2].get<int>(),
+             dims[0],
+             dims[1],
+             dims[2],
              model.filename().string(),
-             result.report["structures"].size(),
-             result.report["tumours"].size(),
+             result.report.structures.size(),
+             result.report.tumours.size(),
              result.written.size());
   timer.print(12);
   fmt::print("  {:<12} {:6.2f} s\n", "total", total);

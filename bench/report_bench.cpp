@@ -22,7 +22,7 @@ struct Case {
   phantom::Phantom phantom;
   LabelMap labels; //!< structures with the tumour painted as 201/202, as the pipeline hands it over
   nerves::RuleBase rules;
-  nlohmann::json report;
+  report::Report report;
 };
 
 const Case& the_case() {
@@ -39,9 +39,9 @@ const Case& the_case() {
     phantom::write_phantom(c.phantom, c.dir / "case", phantom::Layout::dir, tx);
     tx.commit();
     pipeline::RunOptions r;
-    r.ct = c.dir / "case" / "ct.nii.gz";
-    r.structures = c.dir / "case" / "structures";
-    r.tumour = c.dir / "case" / "tumor.nii.gz";
+    r.inputs.ct = c.dir / "case" / "ct.nii.gz";
+    r.inputs.structures = c.dir / "case" / "structures";
+    r.inputs.tumour = c.dir / "case" / "tumor.nii.gz";
     r.out = c.dir / "out";
     const auto start = std::chrono::steady_clock::now();
     c.report = pipeline::run_case(r).report;

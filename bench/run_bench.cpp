@@ -40,9 +40,9 @@ int main(int argc, char** argv) {
     masks += e.is_regular_file();
 
   pipeline::RunOptions opt;
-  opt.ct = case_dir / "ct.nii.gz";
-  opt.structures = case_dir / "structures";
-  opt.tumour = case_dir / "tumor.nii.gz";
+  opt.inputs.ct = case_dir / "ct.nii.gz";
+  opt.inputs.structures = case_dir / "structures";
+  opt.inputs.tumour = case_dir / "tumor.nii.gz";
   opt.out = out;
   fs::remove_all(out);
 
@@ -52,11 +52,11 @@ int main(int argc, char** argv) {
   const double total = timer.finish();
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  const auto dims = result.report["input"]["dims"];
+  const auto dims = result.report.input.dims;
   fmt::print("case: {}×{}×{} CT, {} structure masks, tumour (GTVp + GTVn); {} output files\n",
-             dims[0].get<int>(),
-             dims[1].get<int>(),
-             dims[2].get<int>(),
+             dims[0],
+             dims[1],
+             dims[2],
              masks,
              result.written.size());
   timer.print(18);

@@ -90,10 +90,11 @@ Command add_demo_command(CLI::App& app, const GlobalOptions& global) {
             // The case as a user's files: a CT, segmented here by the demo model, or with --truth-masks the
             // phantom's TotalSegmentator folder and HECKTOR-style tumour map.
             pipeline::RunOptions o;
-            o.ct = case_dir / "ct.nii.gz";
+            o.inputs.name = "synthetic neck (nervemap demo)";
+            o.inputs.ct = case_dir / "ct.nii.gz";
             if (a->truth_masks) {
-              o.structures = case_dir / "structures";
-              o.tumour = case_dir / "tumor.nii.gz";
+              o.inputs.structures = case_dir / "structures";
+              o.inputs.tumour = case_dir / "tumor.nii.gz";
             } else {
               o.model = a->model;
             }
@@ -102,13 +103,7 @@ Command add_demo_command(CLI::App& app, const GlobalOptions& global) {
             if (!a->truth_masks)
               print_phantom_dice(neck, results / "labels.nii.gz");
 
-            server::FinishedCase finished;
-            finished.name = "synthetic neck (nervemap demo)";
-            finished.ct = o.ct;
-            finished.structures = o.structures;
-            finished.tumour = o.tumour;
-            finished.results = results;
-            const std::string id = server::add_finished_case(a->data, finished);
+            const std::string id = server::add_finished_case(a->data, {o.inputs, results});
 
             const auto abs = [](const fs::path& p) { return fs::absolute(p).lexically_normal().string(); };
             fmt::print("\nresults in {}\n", abs(results));

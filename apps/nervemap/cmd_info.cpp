@@ -53,8 +53,10 @@ Command add_info_command(CLI::App& app, const GlobalOptions& global) {
             if (!a->structures.empty()) {
               anatomy::ImportOptions opt;
               opt.resample_masks = a->resample_masks;
-              if (!a->label_table.empty())
-                opt.label_table_json = a->label_table;
+              if (anatomy::Catalogue::get().has_task(a->label_table))
+                opt.label_table_task = a->label_table;
+              else if (!a->label_table.empty())
+                opt.label_table_file = a->label_table;
               structures = anatomy::import_structures(a->structures, ct.volume.geometry, opt, warnings);
             }
             if (!a->tumour.empty())

@@ -1,6 +1,7 @@
 // nervemap run: one case through the pipeline (read → structures → nerves → report).
 #include "commands.h"
 #include "nerve_table.h"
+#include "anatomy/anatomy.h"
 #include "pipeline/pipeline.h"
 
 #include <fmt/format.h>
@@ -52,20 +53,24 @@ Command add_run_command(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::IsMember({"M", "F"}));
   return {sub, [a, &global]() {
             pipeline::RunOptions o;
-            o.ct = a->ct;
-            o.series_uid = a->series;
+            pipeline::CaseInputs& in = o.inputs;
+            in.ct = a->ct;
+            in.name = in.ct.filename().string();
+            in.series_uid = a->series;
             if (!a->structures.empty())
-              o.structures = a->structures;
+              in.structures = a->structures;
+            if (anatomy::Catalogue::get().has_task(a->label_table))
+              in.label_table_task = a->label_table;
+            else if (!a->label_table.empty())
+              in.label_table_file = a->label_table;
+            if (!a->tumour.empty())
+              in.tumour = a->tumour;
+            in.tumour_binary_as_gtvn = a->tumour_label == "GTVn";
             if (!a->models.empty())
               o.models = a->models;
             if (!a->model.empty())
               o.model = a->model;
             o.threads = a->threads;
-            if (!a->label_table.empty())
-              o.label_table = a->label_table;
-            if (!a->tumour.empty())
-              o.tumour = a->tumour;
-            o.tumour_binary_as_gtvn = a->tumour_label == "GTVn";
             o.resample_masks = a->resample_masks;
             o.anonymize = a->anonymize;
             o.keys.population = a->population;

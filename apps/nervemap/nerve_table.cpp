@@ -1,10 +1,11 @@
 #include "nerve_table.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace nervemap::cli {
 
-void print_nerve_table(const nlohmann::json& report) {
+void print_nerve_table(const report::Report& report) {
   fmt::print("\n{:<34} {:<9} {:>9} {:>9} {:>11}  {}\n",
              "nerve",
              "risk",
@@ -12,41 +13,30 @@ void print_nerve_table(const nlohmann::json& report) {
              "length",
              "r95 (mm)",
              "most likely course");
-  for (const auto& n : report.at("nerves")) {
-    const std::string id = n.at("id");
-    if (n.at("status") != "estimated") {
-      fmt::print("{:<34} {:<9} {:>9} {:>9} {:>11}  not estimated: {}\n",
-                 id,
-                 "-",
-                 "-",
-                 "-",
-                 "-",
-                 n.value("reason", ""));
+  for (const auto& entry : report.nerves) {
+    const nerves::NervePath& n = entry.estimate;
+    if (!n.estimated) {
+      fmt::print("{:<34} {:<9} {:>9} {:>9} {:>11}  not estimated: {}\n", n.id, "-", "-", "-", "-", n.reason);
       continue;
     }
-    double r_min = 1e9, r_max = 0;
-    for (const auto& r : n.at("corridor_r95_mm")) {
-      r_min = std::min(r_min, r.get<double>());
-      r_max = std::max(r_max, r.get<double>());
-    }
+    const auto [r_min, r_max] = std::minmax_element(n.corridor_r95_mm.begin(), n.corridor_r95_mm.end());
     std::string course;
     double best = -1;
-    for (const auto& v : n.at("variants"))
-      if (!v.at("path_mm").empty() && v.at("probability").get<double>() > best) {
-        best = v.at("probability").get<double>();
-        course = fmt::format("{} ({:.0f} %)", v.at("name").get<std::string>(), 100 * best);
+    for (const auto& v : n.variants)
+      if (!v.path_mm.empty() && v.probability > best) {
+        best = v.probability;
+        course = fmt::format("{} ({:.0f} %)", v.name, 100 * best);
       }
-    const std::string risk = n.at("risk").is_string() ? n.at("risk").get<std::string>() : "-";
-    const std::string distance = n.at("min_distance_mm").is_number()
-                                     ? fmt::format("{:.1f} mm", n.at("min_distance_mm").get<double>())
-                                     : "-";
+    const std::string risk = entry.risk.grade.empty() ? "-" : entry.risk.grade;
+    const std::string distance =
+        entry.risk.assessed ? fmt::format("{:.1f} mm", entry.risk.combined.min_distance_mm) : "-";
     fmt::print("{:<34} {:<9} {:>9} {:>6.0f} mm {:>4.1f}–{:<4.1f}  {}\n",
-               id,
+               n.id,
                risk,
                distance,
-               n.at("length_mm").get<double>(),
-               r_min,
-               r_max,
+               entry.length_mm.value_or(0.0),
+               n.corridor_r95_mm.empty() ? 1e9 : *r_min,
+               n.corridor_r95_mm.empty() ? 0.0 : *r_max,
                course);
   }
 }
@@ -55,8 +45,8 @@ pipeline::RunResult run_and_summarise(const GlobalOptions& global, const pipelin
   ProgressPrinter printer(global);
   auto result = pipeline::run_case(options, [&](const std::string& stage, double p) { printer(stage, p); });
   printer.finish();
-  for (const auto& w : result.report["warnings"])
-    print_warning(global, w.get<std::string>());
+  for (const auto& w : result.report.warnings)
+    print_warning(global, w);
   print_nerve_table(result.report);
   return result;
 }

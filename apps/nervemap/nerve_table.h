@@ -1,10 +1,9 @@
-// The end-of-run tables: the nerves of a report.json document, and a segmentation evaluation.
+// The end-of-run tables: the nerves of a report, and a segmentation evaluation.
 #pragma once
 
 #include "commands.h"
 #include "pipeline/pipeline.h"
 
-#include <nlohmann/json.hpp>
 
 namespace nervemap::eval {
 struct Evaluation;
@@ -12,7 +11,8 @@ struct Evaluation;
 
 namespace nervemap::cli {
 
-void print_nerve_table(const nlohmann::json& report);
+//! One line per nerve: risk, distance, length, corridor radius range, most likely course.
+void print_nerve_table(const report::Report& report);
 
 //! Dice, HD95 and NSD per structure as a table (eval and demo).
 void print_evaluation(const eval::Evaluation& evaluation);

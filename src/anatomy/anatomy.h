@@ -52,6 +52,7 @@ public:
 
   //! The supported TotalSegmentator tasks.
   std::vector<std::string> tasks() const;
+  bool has_task(std::string_view task) const;
   //! (label value, class name) of a task's --ml output, ascending; throws InputError for an unknown task.
   std::vector<std::pair<int, std::string>> task_classes(std::string_view task) const;
 
@@ -71,7 +72,8 @@ using StructureMap = LabelMap;
 
 struct ImportOptions {
   bool resample_masks = false;              //!< nearest-neighbour resample masks on another grid
-  std::optional<fs::path> label_table_json; //!< label table for a plain multilabel NIfTI
+  std::optional<fs::path> label_table_file;    //!< JSON label table for a plain multilabel NIfTI
+  std::optional<std::string> label_table_task; //!< or the TotalSegmentator task whose --ml output it is
   //! Keep labels named GTVp/GTVn (and GTVp/GTVn.nii.gz masks) as 201/202 instead of skipping them
   //! (`nervemap eval` scores tumour segmentations too; the pipeline takes tumours from --tumor only).
   bool keep_tumours = false;
@@ -96,6 +98,11 @@ std::vector<fs::path> mask_files_in(const fs::path& folder);
 //! A binary mask counts as GTVp unless binary_as_gtvn (--tumor-label GTVn).
 StructureMap import_tumour(
     const fs::path& path, const Geometry& ct, bool binary_as_gtvn, bool resample_masks, Warnings& warnings);
+
+//! A case's output label map (labels.nii.gz, design §3): the structures present, with their catalogue ids
+//! and colours, and the tumour over them as 201 GTVp / 202 GTVn. The structures are taken by value: pass
+//! them with std::move once they are not needed any more, so no second full-size volume is made.
+LabelMap with_tumours(StructureMap structures, const StructureMap* tumour);
 
 //! Nearest-neighbour resampling of a label volume onto another grid (voxels outside → 0).
 MaskVolume resample_nearest(const MaskVolume& labels, const Geometry& target);

@@ -434,6 +434,11 @@ std::vector<std::string> Catalogue::tasks() const {
   return names;
 }
 
+bool Catalogue::has_task(std::string_view task) const {
+  const auto all = tasks();
+  return std::find(all.begin(), all.end(), task) != all.end();
+}
+
 std::vector<std::pair<int, std::string>> Catalogue::task_classes(std::string_view task) const {
   for (const auto& list : task_lists())
     if (task == list.task) {

@@ -214,17 +214,14 @@ LabelTable table_from_json(const fs::path& file) {
 //! TotalSegmentator task name), else <stem>.json beside it.
 LabelTable
 multilabel_table(const fs::path& file, const LabelTable& from_header, const ImportOptions& options) {
-  if (options.label_table_json) {
-    const std::string arg = options.label_table_json->string();
-    const auto tasks = Catalogue::get().tasks();
-    if (std::find(tasks.begin(), tasks.end(), arg) != tasks.end()) {
-      LabelTable t;
-      for (const auto& [label, name] : Catalogue::get().task_classes(arg))
-        t.add({label, name, {128, 128, 128}});
-      return t;
-    }
-    return table_from_json(*options.label_table_json);
+  if (options.label_table_task) {
+    LabelTable t;
+    for (const auto& [label, name] : Catalogue::get().task_classes(*options.label_table_task))
+      t.add({label, name, {128, 128, 128}});
+    return t;
   }
+  if (options.label_table_file)
+    return table_from_json(*options.label_table_file);
   if (!from_header.empty())
     return from_header;
   fs::path beside = file.parent_path() / (nifti_stem(file) + ".json");

@@ -13,7 +13,6 @@
 
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -215,8 +214,5 @@ std::vector<NervePath> estimate_nerves(const RuleBase& rules,
                                        const CtVolume* ct,
                                        const EstimationOptions& options,
                                        Warnings& warnings);
-
-//! The report.json `nerves` entry of design §6 (risk fields null).
-nlohmann::json to_json(const NervePath& nerve);
 
 } // namespace nervemap::nerves

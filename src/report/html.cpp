@@ -1,6 +1,6 @@
 // report.html: the same content as report.pdf in one self-contained file (images as PNG data URIs, inline
 // CSS, no scripts, no external URLs), readable on screen and printable on A4.
-#include "report/printable.h"
+#include "report/internal.h"
 
 #include <fmt/format.h>
 #include <fstream>
@@ -124,7 +124,7 @@ std::string PrintableReport::html() const {
   h += "</head>\n<body>\n";
   h += fmt::format("<div class=\"patientline\"><span>{}</span><span>nervemap {}</span></div>\n",
                    esc(c.footer_patient),
-                   esc(c.report.at("software").at("version").get<std::string>()));
+                   esc(c.report.software.version));
   h += "<header>\n<h1>" + esc(c.title) + "</h1>\n";
   h += "<p class=\"intended\">" + esc(kIntendedUse) + "</p>\n</header>\n";
   auto patient = c.patient;
@@ -279,13 +279,13 @@ std::string PrintableReport::html() const {
   for (const auto& s : c.sources)
     h += fmt::format("<dt>{}</dt><dd>{}</dd>\n", esc(s.key), esc(s.citation));
   h += "</dl>\n</section>\n";
-  const auto& sw = c.report.at("software");
+  const auto& sw = c.report.software;
   h += fmt::format("<footer>{} · nervemap {} · rules {} · created {} · Planning aid: nerve courses are "
                    "estimates.</footer>\n",
                    esc(c.footer_patient),
-                   esc(sw.at("version").get<std::string>()),
-                   esc(sw.at("rules_version").get<std::string>()),
-                   esc(c.report.at("created").get<std::string>()));
+                   esc(sw.version),
+                   esc(sw.rules_version),
+                   esc(c.report.created));
   h += "</body>\n</html>\n";
   return h;
 }

@@ -1,6 +1,6 @@
 // report.pdf: A4 pages drawn with cairo (vector text, slices embedded as images). Page 1: header, intended
 // use, summary table; then one section per nerve at risk; then all nerves, warnings, methods and limits.
-#include "report/printable.h"
+#include "report/internal.h"
 
 #include <cairo-pdf.h>
 #include <fmt/format.h>
@@ -92,12 +92,12 @@ private:
     set_font(cr_, Font::regular, 7.5);
     show_text(cr_, fmt::format("page {} of {}", page_, counted_.total), kPageWidth - kMargin, fy, 1);
     set_rgb(cr_, kGrey);
-    const auto& sw = c_.report.at("software");
+    const auto& sw = c_.report.software;
     show_text(cr_,
               fmt::format("nervemap {} · rules {} · created {}",
-                          sw.at("version").get<std::string>(),
-                          sw.at("rules_version").get<std::string>(),
-                          c_.report.at("created").get<std::string>()),
+                          sw.version,
+                          sw.rules_version,
+                          c_.report.created),
               kMargin,
               fy + 11);
     set_font(cr_, Font::italic, 7.5);
@@ -658,7 +658,7 @@ void PrintableReport::write_pdf(const fs::path& path) const {
     cairo_pdf_surface_set_metadata(
         surface,
         CAIRO_PDF_METADATA_CREATOR,
-        fmt::format("nervemap {}", content_->report.at("software").at("version").get<std::string>()).c_str());
+        fmt::format("nervemap {}", content_->report.software.version).c_str());
     try {
       render(surface, *content_, pages);
     } catch (...) {

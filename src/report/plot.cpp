@@ -1,6 +1,6 @@
 // The distance-along-the-nerve plot: where along its course the nerve comes close to the tumour, against
 // the grading bands (the 95 % corridor and the moderate margin) and the 1/5/10 mm lines.
-#include "report/printable.h"
+#include "report/internal.h"
 
 #include <algorithm>
 #include <cmath>
@@ -44,7 +44,7 @@ void fill_band(cairo_t* cr,
 
 void draw_distance_plot(cairo_t* cr,
                         const NerveFacts& n,
-                        const GradeRules& rules,
+                        const risk::GradeThresholds& rules,
                         double x,
                         double y,
                         double width,

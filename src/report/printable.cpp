@@ -1,5 +1,5 @@
 // The content of the printable report, read from report.json and formatted once for the PDF and the HTML.
-#include "report/printable.h"
+#include "report/internal.h"
 
 #include "anatomy/anatomy.h"
 
@@ -28,14 +28,8 @@ int grade_rank(const std::string& grade) {
   return int(it - order.begin());
 }
 
-std::optional<Vec3> point(const nlohmann::json& j) {
-  if (!j.is_array() || j.size() != 3)
-    return std::nullopt;
-  return Vec3(j[0].get<double>(), j[1].get<double>(), j[2].get<double>());
-}
-
-std::string number_or_dash(const nlohmann::json& j, int decimals, const char* unit = "") {
-  return j.is_number() ? format_fixed(j.get<double>(), decimals) + unit : kDash;
+std::string number_or_dash(const std::optional<double>& v, int decimals, const char* unit = "") {
+  return v ? format_fixed(*v, decimals) + unit : kDash;
 }
 
 //! "Vagus nerve (cranial nerve X), cervical part" → "Vagus nerve (CN X)": short enough for one table line.
@@ -90,34 +84,33 @@ std::string date_display(const std::string& da) {
   return da;
 }
 
-NerveFacts nerve_facts(const nlohmann::json& n, const nerves::RuleBase* rules) {
+NerveFacts nerve_facts(const NerveEntry& entry, const nerves::RuleBase* rules) {
+  const nerves::NervePath& n = entry.estimate;
+  const risk::NerveRisk& r = entry.risk;
   NerveFacts f;
-  f.id = n.at("id");
-  f.nerve = n.at("nerve");
-  f.side = n.at("side");
+  f.id = n.id;
+  f.nerve = n.nerve;
+  f.side = n.side;
   f.name = short_title(f.nerve, rules) + ", " + f.side;
-  f.estimated = n.at("status") == "estimated";
-  f.reason = n.value("reason", "");
-  f.grade = n.at("risk").is_string() ? n.at("risk").get<std::string>() : "";
-  f.assessed = n.at("min_distance_mm").is_number();
-  for (const auto& p : n.at("path_mm"))
-    f.path_mm.push_back(*point(p));
-  for (const auto& r : n.at("corridor_r95_mm"))
-    f.r95_mm.push_back(r.get<double>());
-  if (n.at("distance_profile_mm").is_array())
-    for (const auto& d : n.at("distance_profile_mm"))
-      f.profile_mm.push_back(d.get<double>());
-  if (n.contains("segments"))
-    for (const auto& s : n.at("segments"))
-      f.segments.emplace_back(s[0].get<size_t>(), s[1].get<size_t>());
+  f.estimated = n.estimated;
+  f.reason = n.reason;
+  f.grade = r.grade;
+  f.assessed = r.assessed;
+  f.path_mm = n.path_mm;
+  f.r95_mm = n.corridor_r95_mm;
+  if (r.assessed)
+    f.profile_mm = r.combined.profile_mm;
+  f.segments = n.segments;
   if (f.segments.empty() && f.path_mm.size() > 1)
     f.segments.emplace_back(0, f.path_mm.size() - 1);
   f.pieces = f.segments.size();
-  f.skipped_levels = n.at("skipped_levels").size();
+  f.skipped_levels = n.skipped_levels.size();
   if (f.path_mm.size() > 1)
     f.course = f.path_mm.front().z() > f.path_mm.back().z() ? "cranial → caudal" : "caudal → cranial";
-  f.closest_nerve_mm = point(n.at("closest_point_nerve_mm"));
-  f.closest_tumour_mm = point(n.at("closest_point_tumour_mm"));
+  if (r.assessed) {
+    f.closest_nerve_mm = r.combined.closest_nerve;
+    f.closest_tumour_mm = r.combined.closest_tumour;
+  }
   if (f.closest_nerve_mm && !f.path_mm.empty()) {
     // The corridor radius at the closest point: the path point nearest to it (it is a path point).
     double best = std::numeric_limits<double>::infinity();
@@ -131,54 +124,35 @@ NerveFacts nerve_facts(const nlohmann::json& n, const nerves::RuleBase* rules) {
   } else {
     f.r95_at_closest = kDash;
   }
-  f.min_distance_mm = f.assessed ? n.at("min_distance_mm").get<double>() : 0;
-  f.min_distance = number_or_dash(n.at("min_distance_mm"), 2);
-  f.closest_tumour = n.at("closest_tumour").is_string() ? n.at("closest_tumour").get<std::string>() : kDash;
-  f.encasement = n.at("encasement_deg").is_number()
-                     ? format_fixed(n.at("encasement_deg").get<double>(), 1) + "°"
-                     : kDash;
-  f.length = number_or_dash(n.at("length_mm"), 1, " mm");
-  f.length_number = number_or_dash(n.at("length_mm"), 1);
-  auto within = [&](const char* len, const char* frac, const char* unit) {
-    if (!n.at(len).is_number())
+  const auto assessed = [&](double v) { return r.assessed ? std::optional<double>(v) : std::nullopt; };
+  f.min_distance_mm = r.assessed ? r.combined.min_distance_mm : 0;
+  f.min_distance = number_or_dash(assessed(r.combined.min_distance_mm), 2);
+  f.closest_tumour = r.assessed ? r.closest_tumour : kDash;
+  f.encasement = r.assessed ? format_fixed(r.encasement_deg, 1) + "°" : kDash;
+  f.length = number_or_dash(entry.length_mm, 1, " mm");
+  f.length_number = number_or_dash(entry.length_mm, 1);
+  auto within = [&](double length, double fraction, const char* unit) {
+    if (!r.assessed)
       return kDash;
-    return fmt::format("{}{} ({}{})",
-                       format_fixed(n.at(len).get<double>(), 1),
-                       unit,
-                       n.at(frac).is_number() ? format_percent(n.at(frac).get<double>()) : kDash,
-                       *unit ? " of the nerve" : "");
+    return fmt::format(
+        "{}{} ({}{})", format_fixed(length, 1), unit, format_percent(fraction), *unit ? " of the nerve" : "");
   };
-  f.within_5mm = within("length_within_5mm_mm", "fraction_within_5mm", " mm");
-  f.within_10mm = within("length_within_10mm_mm", "fraction_within_10mm", " mm");
-  f.within_5mm_short = within("length_within_5mm_mm", "fraction_within_5mm", "");
-  f.within_10mm_short = within("length_within_10mm_mm", "fraction_within_10mm", "");
-  if (n.at("inside_tumour").is_boolean())
-    f.inside = n.at("inside_tumour").get<bool>()
-                   ? fmt::format("yes, {} mm inside", number_or_dash(n.at("length_inside_mm"), 1))
-                   : "no";
-  else
-    f.inside = kDash;
-  if (n.at("p_within_mm").is_object()) {
-    std::vector<std::pair<double, std::string>> keys;
-    for (const auto& [k, v] : n.at("p_within_mm").items())
-      keys.emplace_back(std::stod(k), k);
-    std::sort(keys.begin(), keys.end());
-    for (const auto& [mm, k] : keys)
-      f.p_within.emplace_back(k, format_percent(n.at("p_within_mm").at(k).get<double>()));
-  }
-  for (const auto& v : n.at("variants")) {
-    std::string name = v.at("name");
+  f.within_5mm = within(r.length_within_5mm, r.fraction_within_5mm, " mm");
+  f.within_10mm = within(r.length_within_10mm, r.fraction_within_10mm, " mm");
+  f.within_5mm_short = within(r.length_within_5mm, r.fraction_within_5mm, "");
+  f.within_10mm_short = within(r.length_within_10mm, r.fraction_within_10mm, "");
+  f.inside = r.assessed ? (r.inside_tumour ? fmt::format("yes, {} mm inside", format_fixed(r.length_inside_mm, 1))
+                                           : "no")
+                        : kDash;
+  for (const auto& [mm, p] : r.p_within) // ascending mm
+    f.p_within.emplace_back(p_within_key(mm), format_percent(p));
+  for (const auto& v : n.variants) {
+    std::string name = v.name;
     std::replace(name.begin(), name.end(), '_', ' ');
-    f.variants.push_back(fmt::format("{} {:.1f} %{}",
-                                     name,
-                                     100 * v.at("probability").get<double>(),
-                                     v.value("typical", false) ? " (typical)" : ""));
+    f.variants.push_back(fmt::format("{} {:.1f} %{}", name, 100 * v.probability, v.typical ? " (typical)" : ""));
   }
-  for (const auto& s : n.at("sources"))
-    f.sources.push_back(s);
-  if (n.contains("notes"))
-    for (const auto& s : n.at("notes"))
-      f.notes.push_back(s);
+  f.sources = n.sources;
+  f.notes = n.notes;
   return f;
 }
 
@@ -278,7 +252,7 @@ Rgb grade_rgb(const std::string& grade) {
   return {150, 150, 150};
 }
 
-std::string grade_meaning(const std::string& grade, const GradeRules& r) {
+std::string grade_meaning(const std::string& grade, const risk::GradeThresholds& r) {
   if (grade == "contact")
     return fmt::format("tumour within {:g} mm of the estimated nerve, or abutting ≥ {:g}° of its corridor",
                        r.contact_mm,
@@ -381,7 +355,7 @@ std::vector<std::string> methods_paragraphs(const PrintableReport::Content& c) {
   return {
       "Nerves cannot be seen on CT. Each nerve course in this report was estimated from published anatomical "
       "relations to structures segmented on this CT, using the rule base version " +
-          c.report.at("software").at("rules_version").get<std::string>() +
+          c.report.software.rules_version +
           " (one rule file per nerve; its sources are listed below). On every axial plane of constant "
           "patient "
           "z, sampled every 1 mm, the rule places a point relative to its landmark structures (for nerves "
@@ -427,66 +401,57 @@ std::vector<std::string> methods_paragraphs(const PrintableReport::Content& c) {
       "intra-operative nerve monitoring."};
 }
 
-void build_content(PrintableReport::Content& c, const nlohmann::json& report, const PrintInputs& in) {
+void build_content(PrintableReport::Content& c, const Report& report, const PrintInputs& in) {
   c.report = report;
   c.grades = in.grades;
-  const auto& patient = report.at("patient");
-  auto field = [&](const char* key) {
-    return patient.contains(key) ? patient.at(key).get<std::string>() : "";
-  };
+  const PatientInfo& patient = report.patient;
   if (!patient.empty()) {
-    if (!field("name").empty())
-      c.patient.emplace_back("Patient name", pn_display(field("name")));
-    if (!field("id").empty())
-      c.patient.emplace_back("Patient ID", field("id"));
-    if (!field("study_date").empty())
-      c.patient.emplace_back("Study date", date_display(field("study_date")));
-    if (!field("series_uid").empty())
-      c.patient.emplace_back("Series UID", field("series_uid"));
+    if (!patient.name.empty())
+      c.patient.emplace_back("Patient name", pn_display(patient.name));
+    if (!patient.id.empty())
+      c.patient.emplace_back("Patient ID", patient.id);
+    if (!patient.study_date.empty())
+      c.patient.emplace_back("Study date", date_display(patient.study_date));
+    if (!patient.series_uid.empty())
+      c.patient.emplace_back("Series UID", patient.series_uid);
     std::vector<std::string> parts;
-    if (!field("name").empty())
-      parts.push_back(pn_display(field("name")));
-    if (!field("id").empty())
-      parts.push_back("ID " + field("id"));
-    if (!field("study_date").empty())
-      parts.push_back("study " + date_display(field("study_date")));
+    if (!patient.name.empty())
+      parts.push_back(pn_display(patient.name));
+    if (!patient.id.empty())
+      parts.push_back("ID " + patient.id);
+    if (!patient.study_date.empty())
+      parts.push_back("study " + date_display(patient.study_date));
     c.footer_patient = fmt::format("{}", fmt::join(parts, " · "));
   } else {
     c.footer_patient = "patient identifiers: anonymised / not available";
   }
-  const auto& input = report.at("input");
-  const auto& dims = input.at("dims");
-  const auto& sp = input.at("spacing_mm");
-  const auto& sw = report.at("software");
-  std::vector<std::string> models;
-  for (const auto& m : sw.at("models"))
-    models.push_back(m);
-  c.study = {
-      {"Input CT",
-       fmt::format("{} — {} × {} × {} voxels, {:g} × {:g} × {:g} mm",
-                   input.at("ct").get<std::string>(),
-                   dims[0].get<int64_t>(),
-                   dims[1].get<int64_t>(),
-                   dims[2].get<int64_t>(),
-                   sp[0].get<double>(),
-                   sp[1].get<double>(),
-                   sp[2].get<double>())},
-      {"Report created", report.at("created").get<std::string>() + " (UTC)"},
-      {"Software", "nervemap " + sw.at("version").get<std::string>()},
-      {"Rule base", "version " + sw.at("rules_version").get<std::string>()},
-      {"Models", models.empty() ? "none (structures imported)" : fmt::format("{}", fmt::join(models, ", "))},
-      {"Coordinates", "LPS millimetres (DICOM patient coordinates)"}};
-  for (const auto& t : report.at("tumours"))
+  const InputSummary& input = report.input;
+  const SoftwareInfo& sw = report.software;
+  c.study = {{"Input CT",
+              fmt::format("{} — {} × {} × {} voxels, {:g} × {:g} × {:g} mm",
+                          input.ct,
+                          input.dims[0],
+                          input.dims[1],
+                          input.dims[2],
+                          input.spacing_mm[0],
+                          input.spacing_mm[1],
+                          input.spacing_mm[2])},
+             {"Report created", report.created + " (UTC)"},
+             {"Software", "nervemap " + sw.version},
+             {"Rule base", "version " + sw.rules_version},
+             {"Models",
+              sw.models.empty() ? "none (structures imported)" : fmt::format("{}", fmt::join(sw.models, ", "))},
+             {"Coordinates", "LPS millimetres (DICOM patient coordinates)"}};
+  for (const auto& t : report.tumours)
     c.tumours.push_back(fmt::format("{} ({}): {:.1f} ml, {} component{}",
-                                    t.at("label").get<std::string>(),
-                                    t.at("label") == "GTVp" ? "primary" : "nodal",
-                                    t.at("volume_ml").get<double>(),
-                                    t.at("components").get<int>(),
-                                    t.at("components").get<int>() == 1 ? "" : "s"));
-  for (const auto& n : report.at("nerves"))
+                                    t.label,
+                                    t.label == "GTVp" ? "primary" : "nodal",
+                                    t.volume_ml,
+                                    t.components,
+                                    t.components == 1 ? "" : "s"));
+  for (const auto& n : report.nerves)
     c.nerves.push_back(nerve_facts(n, in.rules));
-  for (const auto& w : report.at("warnings"))
-    c.warnings.push_back(w);
+  c.warnings = report.warnings;
 
   // Sections: every nerve graded contact, high or moderate, most severe and closest first. Without one, the
   // nearest assessed nerve is still shown so that the reader sees where the tumour lies relative to it.
@@ -514,7 +479,7 @@ void build_content(PrintableReport::Content& c, const nlohmann::json& report, co
       c.sections_note =
           "No nerve is graded contact, high or moderate; the nerve nearest to the tumour is shown.";
     } else {
-      c.sections_note = report.at("tumours").empty()
+      c.sections_note = report.tumours.empty()
                             ? "No tumour was given: distances and grades are not available."
                             : "No estimated nerve could be assessed against the tumour.";
     }
@@ -564,7 +529,7 @@ void build_content(PrintableReport::Content& c, const nlohmann::json& report, co
   }
 }
 
-PrintableReport::PrintableReport(const nlohmann::json& report, const PrintInputs& inputs)
+PrintableReport::PrintableReport(const Report& report, const PrintInputs& inputs)
     : content_(std::make_unique<Content>()) {
   build_content(*content_, report, inputs);
 }

@@ -2,7 +2,7 @@
 // the volume geometry (never assuming axis alignment), shown in radiological convention with the nerve
 // point, its 95 % corridor, orientation letters and a scale bar.
 #include "anatomy/anatomy.h"
-#include "report/printable.h"
+#include "report/internal.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,15 +1,17 @@
-// nervemap report: the report.json document (design §6) built from the pipeline's plain data, and the
-// printable report (report.pdf, report.html) drawn from it.
+// nervemap report: the one owner of report.json (design §6) — built from the pipeline's plain data,
+// written, read back — and the printable report (report.pdf, report.html) drawn from it.
 #pragma once
 
 #include "anatomy/anatomy.h"
 #include "core/core.h"
 #include "nerves/nerves.h"
+#include "risk/risk.h"
 
 #include <array>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,51 @@ struct TumourSummary {
 //! Volume and connected components of each tumour label present.
 std::vector<TumourSummary> summarise_tumours(const anatomy::StructureMap& tumour);
 
+// ------------------------------------------------------------------------------------------------
+// report.json (design §6), typed. `Report` holds exactly what the file holds, with the file's rounding:
+// build_report makes it from the pipeline's data, to_json writes it, read_report reads it back, and
+// to_json(read_report(to_json(r))) == to_json(r). Every other output (the printable report, the tracts, the terminal table)
+// takes a Report, so none of them can say something report.json does not. Adding a field: the struct, the
+// two functions in document.cpp / read_report.cpp, and schemas/report.schema.json.
+
+inline constexpr const char* kReportSchema = "nervemap.report/1";
+
+struct SoftwareInfo {
+  std::string version, rules_version;
+  std::vector<std::string> models; //!< the models that segmented this case (none when imported)
+};
+
+struct InputSummary {
+  std::string ct; //!< base name only
+  Index3 dims{0, 0, 0};
+  Vec3 spacing_mm = Vec3::Ones();
+};
+
+struct StructureEntry {
+  std::string name;
+  bool present = false;
+  double volume_ml = 0;
+};
+
+//! One nerve: its estimated course and how close the tumour comes to it.
+struct NerveEntry {
+  nerves::NervePath estimate;      //!< not_estimated: `estimated` false, `reason`, empty path
+  std::optional<double> length_mm; //!< null when not estimated
+  risk::NerveRisk risk;            //!< `assessed` false: no tumour or not estimated (risk fields null)
+};
+
+struct Report {
+  SoftwareInfo software;
+  std::string created; //!< ISO 8601 UTC
+  PatientInfo patient; //!< empty with --anonymize or for NIfTI input
+  InputSummary input;
+  std::vector<StructureEntry> structures;
+  std::vector<TumourSummary> tumours;
+  std::vector<NerveEntry> nerves;
+  std::vector<std::string> warnings;
+};
+
+//! What the pipeline knows at the end of a run.
 struct ReportInputs {
   std::string ct_name; //!< base name only
   Geometry ct_geometry;
@@ -36,11 +83,21 @@ struct ReportInputs {
   std::vector<anatomy::StructureSummary> structures;
   std::vector<TumourSummary> tumours;
   std::vector<nerves::NervePath> nerves;
+  std::vector<risk::NerveRisk> risks; //!< one per nerve, same order (risk::assess)
   std::vector<std::string> warnings;
 };
 
-//! The report.json document; `created` is the current UTC time.
-nlohmann::json build_report(const ReportInputs& inputs);
+//! The report, rounded as report.json writes it (mm to 0.01, probabilities to 1e-4, ...); `created` now.
+Report build_report(const ReportInputs& inputs);
+//! The report.json document (validates against the schema).
+nlohmann::json to_json(const Report& report);
+//! A report.json document read back; InputError when it does not follow the schema.
+Report read_report(const nlohmann::json& document);
+Report read_report(const fs::path& report_json);
+//! The key of a distance in `p_within_mm`: "1", "2.5".
+std::string p_within_key(double mm);
+//! Validate and write report.json atomically.
+void write_report(const fs::path& path, const Report& report);
 
 //! The JSON Schema of report.json (schemas/report.schema.json, embedded at build time).
 const nlohmann::json& report_schema();
@@ -58,25 +115,18 @@ void write_json(const fs::path& path, const nlohmann::json& document);
 // the PDF, the HTML, the viewer and report.json cannot disagree; the CT, the label map and the rule
 // base are passed in (never re-read from files) for the slice images and the bibliography.
 
-//! The grading thresholds (config/risk_grades.yaml), only to explain the grades on the page.
-struct GradeRules {
-  double contact_mm = 1.0;
-  double encasement_contact_deg = 180;
-  double moderate_margin_mm = 5.0;
-};
-
 struct PrintInputs {
   const CtVolume* ct = nullptr;            //!< HU; slices are drawn when the CT and labels are given
   const LabelMap* labels = nullptr;        //!< CT grid: catalogue ids (structures), 201 GTVp, 202 GTVn
   const nerves::RuleBase* rules = nullptr; //!< nerve titles and every source (authors, journal, DOI)
-  GradeRules grades;
+  risk::GradeThresholds grades;            //!< config/risk_grades.yaml, to explain the grades on the page
 };
 
 //! The laid-out content of report.pdf and report.html: built once (slices rendered once), written twice.
 class PrintableReport {
 public:
-  //! `report` must be a complete report.json (risk fields filled).
-  PrintableReport(const nlohmann::json& report, const PrintInputs& inputs);
+  //! `report`: a complete report (risk fields filled), as report.json holds it.
+  PrintableReport(const Report& report, const PrintInputs& inputs);
   ~PrintableReport();
   PrintableReport(PrintableReport&&) noexcept;
   PrintableReport& operator=(PrintableReport&&) noexcept;
@@ -90,7 +140,7 @@ public:
   //! Ids of the nerves that get their own section (slice and distance plot), in page order.
   std::vector<std::string> section_nerve_ids() const;
 
-  struct Content; // defined in src/report/printable.h (internal to the module)
+  struct Content; // defined in src/report/internal.h (internal to the module)
 
 private:
   std::unique_ptr<Content> content_;

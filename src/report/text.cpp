@@ -1,5 +1,5 @@
 // cairo helpers for the printable report: fonts, text measuring and wrapping, images, PNG and base64.
-#include "report/printable.h"
+#include "report/internal.h"
 
 #include <libdeflate.h>
 #include <memory>

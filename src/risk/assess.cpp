@@ -170,6 +170,8 @@ std::vector<NerveRisk> assess(const std::vector<nerves::NervePath>& nerves,
     r.inside_tumour = r.combined.min_distance_mm <= 0.0;
     r.length_within_5mm = length_within(n.path_mm, n.segments, d, 5.0);
     r.length_within_10mm = length_within(n.path_mm, n.segments, d, 10.0);
+    r.fraction_within_5mm = r.length_mm > 0 ? r.length_within_5mm / r.length_mm : 0.0;
+    r.fraction_within_10mm = r.length_mm > 0 ? r.length_within_10mm / r.length_mm : 0.0;
     // Encasement at the worst point of the corridor.
     size_t closest_index = 0;
     for (size_t i = 0; i < d.size(); ++i) {

@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +68,7 @@ struct NerveRisk {
   bool inside_tumour = false;
   double length_inside_mm = 0, length_mm = 0;
   double length_within_5mm = 0, length_within_10mm = 0;
+  double fraction_within_5mm = 0, fraction_within_10mm = 0; //!< of length_mm
   double encasement_deg = 0;
   double r95_at_closest_mm = 0;
   std::string grade;                 //!< contact | high | moderate | low | none
@@ -80,8 +80,5 @@ struct NerveRisk {
 std::vector<NerveRisk> assess(const std::vector<nerves::NervePath>& nerves,
                               const anatomy::StructureMap* tumour,
                               const GradeThresholds& thresholds);
-
-//! Fill the risk fields of a report.json nerve entry (design §6).
-void fill_json(nlohmann::json& nerve_entry, const NerveRisk& risk, const GradeThresholds& thresholds);
 
 } // namespace nervemap::risk

@@ -1,6 +1,7 @@
-// Private to src/server: the pieces behind server.h — the case table (db.cpp), the job workers
-// (jobs.cpp), upload reception and checks (uploads.cpp), the API routes (routes.cpp), the viewer's
-// static files (static.cpp). Only this module includes cpp-httplib and SQLite.
+// Internal to the server module (not a public header): the pieces behind server.h — the case table
+// (db.cpp), the job workers (jobs.cpp), upload reception and checks (uploads.cpp), the API routes
+// (routes.cpp), the viewer's static files (static.cpp), adding a finished case (finished_case.cpp). Only
+// this module includes cpp-httplib and SQLite.
 #pragma once
 
 #include "server/server.h"
@@ -49,7 +50,7 @@ struct CaseRow {
   double progress = 0;   //!< 0–1
   std::string error;     //!< why it failed
   int attempts = 0;      //!< runs started (a run interrupted by a crash counts)
-  nlohmann::json inputs; //!< paths inside the case folder and options, see uploads.cpp
+  nlohmann::json inputs; //!< pipeline::CaseInputs, stored form (paths relative to the case folder)
 };
 
 //! The API's view of a case: {"id","created","status","stage","progress"} (+ "error" if failed).
@@ -163,8 +164,9 @@ private:
 //! Stream the multipart body of POST /api/cases into `staging` (never whole in memory) and check it:
 //! the CT must be a complete NIfTI or a zip of one DICOM series, masks complete NIfTIs on the CT's grid
 //! (structures: a zip of a TotalSegmentator folder or an --ml file), zips safe and within the limits.
-//! Returns the case's `inputs` (paths relative to the case folder). Throws ApiError (400, 413).
-nlohmann::json receive_case_upload(const httplib::Request& request,
+//! Returns the case's inputs (paths under `staging`, which becomes the case folder). Throws ApiError (400,
+//! 413).
+pipeline::CaseInputs receive_case_upload(const httplib::Request& request,
                                    const httplib::ContentReader& reader,
                                    const fs::path& staging,
                                    const Limits& limits);

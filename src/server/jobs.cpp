@@ -17,20 +17,10 @@ namespace {
 struct Cancelled {};
 
 pipeline::RunOptions run_options(const CaseRow& row, const fs::path& case_dir, const fs::path& out) {
-  const auto& in = row.inputs;
-  auto path = [&](const char* key) -> std::optional<fs::path> {
-    if (!in.contains(key) || !in[key].is_string())
-      return std::nullopt;
-    return case_dir / in[key].get<std::string>();
-  };
   pipeline::RunOptions o;
-  o.ct = *path("ct");
-  o.series_uid = in.value("series", "");
-  o.structures = path("structures");
-  o.tumour = path("tumor");
-  o.tumour_binary_as_gtvn = in.value("tumor_label", "GTVp") == "GTVn";
-  // Uploaded structure files are named by TotalSegmentator class or carry their table; the server has
-  // no separate label-table upload, and masks must already be on the CT grid (checked at upload).
+  // Uploaded structure files are named by TotalSegmentator class or carry their table, and masks are
+  // on the CT grid (both checked at upload).
+  o.inputs = pipeline::case_inputs_from_json(row.inputs, case_dir);
   o.out = out;
   return o;
 }

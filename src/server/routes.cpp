@@ -192,7 +192,7 @@ void create_case(Context& c,
     }
   } cleanup{staging};
   const auto started = std::chrono::steady_clock::now();
-  nlohmann::json inputs = receive_case_upload(req, reader, staging, c.options.limits);
+  const pipeline::CaseInputs inputs = receive_case_upload(req, reader, staging, c.options.limits);
   // Durable before acknowledged: files, then the folder's move into cases/, then the row.
   sync_tree(staging);
   fs::rename(staging, c.folders.dir(id));
@@ -201,7 +201,7 @@ void create_case(Context& c,
   row.id = id;
   row.created = iso_utc_now();
   row.status = "queued";
-  row.inputs = inputs;
+  row.inputs = pipeline::to_json(inputs, staging);
   c.store.insert(row);
   c.changes.notify();
   c.runner.wake();

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "io/io.h"
+#include "pipeline/pipeline.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -54,12 +55,8 @@ bool is_loopback_host(std::string_view host);
 
 //! A case that was run outside the server (e.g. by `nervemap demo`), to be listed and viewed by it.
 struct FinishedCase {
-  std::string name;                   //!< shown in the case list
-  fs::path ct;                        //!< a NIfTI file or a DICOM folder
-  std::optional<fs::path> structures; //!< a TotalSegmentator folder or an --ml / multilabel file
-  std::optional<fs::path> tumour;     //!< tumour label map
-  bool tumour_binary_as_gtvn = false;
-  fs::path results; //!< the pipeline's output folder (report.json and the rest)
+  pipeline::CaseInputs inputs; //!< its files (copied in) and its name in the case list
+  fs::path results;            //!< the pipeline's output folder (report.json and the rest)
 };
 
 //! Copy a finished case (its inputs and its results) into the data folder as a done case, replacing an

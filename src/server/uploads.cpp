@@ -219,7 +219,7 @@ void sync_path(const fs::path& path) {
   ::close(fd);
 }
 
-nlohmann::json receive_case_upload(const httplib::Request& request,
+pipeline::CaseInputs receive_case_upload(const httplib::Request& request,
                                    const httplib::ContentReader& reader,
                                    const fs::path& staging,
                                    const Limits& limits) {
@@ -298,13 +298,13 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
                    "no structures: this server has no segmentation models configured, so a case needs its "
                    "structure masks — send the form field 'structures' (a .zip of a TotalSegmentator output "
                    "folder, or its --ml file)");
-  nlohmann::json inputs = nlohmann::json::object();
+  pipeline::CaseInputs inputs;
   if (text.count("tumor_label")) {
     if (text["tumor_label"] != "GTVp" && text["tumor_label"] != "GTVn")
       throw ApiError(400, "tumor_label must be GTVp or GTVn");
-    inputs["tumor_label"] = text["tumor_label"];
+    inputs.tumour_binary_as_gtvn = text["tumor_label"] == "GTVn";
   }
-  inputs["name"] = filenames["ct"];
+  inputs.name = filenames["ct"];
 
   // ---- the CT ------------------------------------------------------------------------------------
   CtGrid grid;
@@ -344,9 +344,8 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
                          : fmt::format("ct: the zip has no series {}; it holds: {}", wanted, list));
     }
     grid.dims = chosen->dims;
-    inputs["ct"] = "input/ct";
-    if (!wanted.empty())
-      inputs["series"] = wanted;
+    inputs.ct = dir;
+    inputs.series_uid = wanted;
     break;
   }
   case Kind::gzip:
@@ -365,7 +364,7 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
     grid.dims = h.geometry.dims;
     const std::string name = sniff(ct_part) == Kind::gzip ? "ct.nii.gz" : "ct.nii";
     fs::rename(ct_part, input_dir / name);
-    inputs["ct"] = "input/" + name;
+    inputs.ct = input_dir / name;
     break;
   }
   }
@@ -391,7 +390,7 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
       throw ApiError(400,
                      "structures: the single NIfTI in the zip is not a known structure name and has no label "
                      "table (TotalSegmentator --ml extension)");
-    inputs["structures"] = fs::relative(one_ml_file ? masks[0] : dir, staging).generic_string();
+    inputs.structures = one_ml_file ? masks[0] : dir;
   } else {
     const io::NiftiHeader h = complete_nifti(st_part, staging, "structures");
     check_on_ct_grid(h, grid, "structures");
@@ -401,7 +400,7 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
                      "--ml file of TotalSegmentator or a .zip of its output folder");
     const std::string name = sniff(st_part) == Kind::gzip ? "structures.nii.gz" : "structures.nii";
     fs::rename(st_part, input_dir / name);
-    inputs["structures"] = "input/" + name;
+    inputs.structures = input_dir / name;
   }
 
   // ---- tumour and PET ---------------------------------------------------------------------------
@@ -414,7 +413,7 @@ nlohmann::json receive_case_upload(const httplib::Request& request,
       check_on_ct_grid(h, grid, key); // PET is usually on its own grid
     const std::string name = std::string(key) + (sniff(part) == Kind::gzip ? ".nii.gz" : ".nii");
     fs::rename(part, input_dir / name);
-    inputs[key] = "input/" + name;
+    (std::string(key) == "tumor" ? inputs.tumour : inputs.pet) = input_dir / name;
   }
 
   fs::remove_all(parts_dir);

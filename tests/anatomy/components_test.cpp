@@ -1,4 +1,5 @@
 // Connected components and the removal of far islands, on hand-built label maps whose gaps are known in mm.
+#include "support/test_support.h"
 #include "anatomy/anatomy.h"
 
 #include <Eigen/Geometry>
@@ -9,12 +10,7 @@ using namespace nervemap;
 namespace {
 
 Geometry grid(Index3 dims, Vec3 spacing, Mat3 direction = Mat3::Identity()) {
-  Geometry g;
-  g.dims = dims;
-  g.spacing = spacing;
-  g.direction = direction;
-  g.origin = Vec3(-40, 25, 110);
-  return g;
+  return nervemap::test::voxel_grid(dims, spacing, direction, Vec3(-40, 25, 110));
 }
 
 //! Fill the voxel box [lo, hi] (inclusive) with `value`.

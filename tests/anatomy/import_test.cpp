@@ -112,20 +112,22 @@ TEST(ImportStructures, MultilabelWithJsonTableBesideOrGiven) {
 
   std::ofstream(dir / "other.json") << R"({"3": "thyroid_gland", "7": "not_a_structure"})";
   anatomy::ImportOptions opt;
-  opt.label_table_json = dir / "other.json";
+  opt.label_table_file = dir / "other.json";
   Warnings w2;
   map = anatomy::import_structures(dir / "seg.nii.gz", g, opt, w2);
   EXPECT_EQ(map.voxels.at(1, 1, 1), 17);
   EXPECT_EQ(map.voxels.at(5, 5, 5), 0);
   EXPECT_FALSE(w2.empty());
 
-  opt.label_table_json = "total"; // a TotalSegmentator task's class map
+  opt.label_table_file.reset();
+  opt.label_table_task = "total"; // a TotalSegmentator task's class map
   map = anatomy::import_structures(dir / "seg.nii.gz", g, opt, w2);
   EXPECT_EQ(map.voxels.at(1, 1, 1), 3); // total id 3 = kidney_left = stable id 3
   EXPECT_EQ(map.table.find(3)->name, "kidney_left");
 
   std::ofstream(dir / "broken.json") << "{ not json";
-  opt.label_table_json = dir / "broken.json";
+  opt.label_table_task.reset();
+  opt.label_table_file = dir / "broken.json";
   EXPECT_THROW(anatomy::import_structures(dir / "seg.nii.gz", g, opt, w2), InputError);
 }
 

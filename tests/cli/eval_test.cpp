@@ -20,12 +20,9 @@ using nervemap::test::expect_one_error;
 
 namespace {
 
+// Spacing above the 1 mm tolerance everywhere: NSD counts coincident voxels.
 Geometry grid(Vec3 origin = Vec3(10, -20, 30)) {
-  Geometry g;
-  g.dims = {20, 18, 16};
-  g.spacing = Vec3(1.2, 1.1, 2.5); // all above the 1 mm tolerance: NSD counts coincident voxels
-  g.origin = origin;
-  return g;
+  return nervemap::test::voxel_grid({20, 18, 16}, Vec3(1.2, 1.1, 2.5), Mat3::Identity(), origin);
 }
 
 void box(MaskVolume& v, Index3 lo, int n, uint8_t value) {

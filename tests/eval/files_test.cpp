@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const Geometry kGrid = grid({24, 20, 12}, Vec3(0.8, 1.0, 2.5), oblique(), Vec3(-40, 60, -120));
+const Geometry kGrid = voxel_grid({24, 20, 12}, Vec3(0.8, 1.0, 2.5), oblique(), Vec3(-40, 60, -120));
 
 //! Prediction: a multilabel map with its own raw ids (trachea 5, esophagus 9, GTVp 1) + <stem>.json.
 fs::path write_prediction(const TempDir& dir, const Geometry& g = kGrid) {

@@ -84,7 +84,7 @@ void random_blob(MaskVolume& v, std::mt19937& rng, int balls) {
 } // namespace
 
 TEST(EvalMetrics, IdenticalMasks) {
-  Geometry g = grid({24, 20, 16}, Vec3(0.8, 1.1, 2.5));
+  Geometry g = voxel_grid({24, 20, 16}, Vec3(0.8, 1.1, 2.5));
   MaskVolume a(g, 0);
   ball(a, g.index_to_lps(Vec3(12, 10, 8)), 7.0);
   Metrics m = compare_masks(a, a, 1.0);
@@ -100,7 +100,7 @@ TEST(EvalMetrics, IdenticalMasks) {
 
 TEST(EvalMetrics, ShiftedCubesAlongEachAxisWithAnisotropicSpacing) {
   const Vec3 spacing(0.7, 1.3, 2.5);
-  const Geometry g = grid({20, 20, 20}, spacing);
+  const Geometry g = voxel_grid({20, 20, 20}, spacing);
   for (int axis = 0; axis < 3; ++axis) {
     SCOPED_TRACE(axis);
     ShiftedCubes c = shifted_cubes(g, axis);
@@ -127,8 +127,8 @@ TEST(EvalMetrics, ShiftedCubesAlongEachAxisWithAnisotropicSpacing) {
 
 TEST(EvalMetrics, ObliqueGridGivesTheSamePhysicalAnswers) {
   const Vec3 spacing(0.7, 1.3, 2.5);
-  const Geometry straight = grid({20, 20, 20}, spacing);
-  const Geometry tilted = grid({20, 20, 20}, spacing, oblique(), Vec3(-112.5, 40.25, -310.0));
+  const Geometry straight = voxel_grid({20, 20, 20}, spacing);
+  const Geometry tilted = voxel_grid({20, 20, 20}, spacing, oblique(), Vec3(-112.5, 40.25, -310.0));
   for (int axis = 0; axis < 3; ++axis) {
     SCOPED_TRACE(axis);
     const ShiftedCubes s = shifted_cubes(straight, axis), t = shifted_cubes(tilted, axis);
@@ -146,9 +146,9 @@ TEST(EvalMetrics, ObliqueGridGivesTheSamePhysicalAnswers) {
 TEST(EvalMetrics, ConcentricSpheresHd95IsTheRadiusDifference) {
   // Spheres of 6 and 9 mm radius: every surface point is 3 mm from the other sphere, up to the voxel
   // discretisation, so HD95 lies within one voxel of 3 mm; on anisotropic and oblique grids alike.
-  const std::vector<Geometry> grids{grid({32, 32, 32}, Vec3(1, 1, 1)),
-                                    grid({40, 40, 16}, Vec3(0.8, 0.8, 2.0)),
-                                    grid({40, 30, 16}, Vec3(0.75, 1.0, 2.0), oblique(), Vec3(30, -20, 100))};
+  const std::vector<Geometry> grids{voxel_grid({32, 32, 32}, Vec3(1, 1, 1)),
+                                    voxel_grid({40, 40, 16}, Vec3(0.8, 0.8, 2.0)),
+                                    voxel_grid({40, 30, 16}, Vec3(0.75, 1.0, 2.0), oblique(), Vec3(30, -20, 100))};
   for (const auto& g : grids) {
     SCOPED_TRACE(g.describe());
     const Vec3 centre =
@@ -170,7 +170,7 @@ TEST(EvalMetrics, ConcentricSpheresHd95IsTheRadiusDifference) {
 }
 
 TEST(EvalMetrics, EmptyMasks) {
-  const Geometry g = grid({12, 12, 12}, Vec3(1, 2, 3));
+  const Geometry g = voxel_grid({12, 12, 12}, Vec3(1, 2, 3));
   MaskVolume empty(g, 0), cube(g, 0);
   box(cube, {2, 2, 2}, {4, 4, 4});
   Metrics both = compare_masks(empty, empty, 1.0);
@@ -192,7 +192,7 @@ TEST(EvalMetrics, EmptyMasks) {
 
 TEST(EvalMetrics, MatchesBruteForceOnRandomShapes) {
   std::mt19937 rng(7);
-  const Geometry g = grid({22, 18, 12}, Vec3(0.9, 1.2, 2.2), oblique(), Vec3(5, 6, 7));
+  const Geometry g = voxel_grid({22, 18, 12}, Vec3(0.9, 1.2, 2.2), oblique(), Vec3(5, 6, 7));
   for (int trial = 0; trial < 4; ++trial) {
     SCOPED_TRACE(trial);
     MaskVolume a(g, 0), b(g, 0);
@@ -222,14 +222,14 @@ TEST(EvalMetrics, MatchesBruteForceOnRandomShapes) {
 
 TEST(EvalMetrics, MasksTouchingTheImageBorderHaveSurfaceThere) {
   // Voxels on the image border count as surface (outside the image is outside the mask).
-  const Geometry g = grid({4, 4, 4}, Vec3(1, 1, 1));
+  const Geometry g = voxel_grid({4, 4, 4}, Vec3(1, 1, 1));
   MaskVolume full(g, 1);
   Metrics m = compare_masks(full, full, 1.0);
   EXPECT_EQ(m.surface_voxels_pred, 64 - 8);
 }
 
 TEST(EvalMetrics, DifferentGridsAreAnError) {
-  const Geometry g = grid({10, 10, 10}, Vec3(1, 1, 1));
+  const Geometry g = voxel_grid({10, 10, 10}, Vec3(1, 1, 1));
   MaskVolume a(g, 0);
   box(a, {2, 2, 2}, {3, 3, 3});
   Geometry other_dims = g, other_spacing = g, other_direction = g, other_origin = g, within = g;
@@ -249,14 +249,14 @@ TEST(EvalMetrics, DifferentGridsAreAnError) {
 }
 
 TEST(EvalMetrics, BadToleranceIsAUsageError) {
-  const Geometry g = grid({4, 4, 4}, Vec3(1, 1, 1));
+  const Geometry g = voxel_grid({4, 4, 4}, Vec3(1, 1, 1));
   MaskVolume a(g, 1);
   EXPECT_THROW(compare_masks(a, a, -1.0), UsageError);
   EXPECT_THROW(compare_masks(a, a, std::nan("")), UsageError);
 }
 
 TEST(EvalMetrics, LabelMapsAreMatchedByName) {
-  const Geometry g = grid({20, 20, 20}, Vec3(1, 1, 2));
+  const Geometry g = voxel_grid({20, 20, 20}, Vec3(1, 1, 2));
   LabelMap pred, ref;
   pred.voxels = MaskVolume(g, 0);
   ref.voxels = MaskVolume(g, 0);

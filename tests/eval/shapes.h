@@ -2,21 +2,14 @@
 #pragma once
 
 #include "core/core.h"
+#include "support/test_support.h"
 
 #include <Eigen/Geometry>
 #include <cmath>
 
 namespace nervemap::eval::test {
 
-inline Geometry
-grid(Index3 dims, Vec3 spacing, Mat3 direction = Mat3::Identity(), Vec3 origin = Vec3::Zero()) {
-  Geometry g;
-  g.dims = dims;
-  g.spacing = spacing;
-  g.direction = direction;
-  g.origin = origin;
-  return g;
-}
+using nervemap::test::voxel_grid;
 
 //! An oblique orthonormal direction (rotations about three axes) with a mirrored axis, like a scan
 //! stored in neither LPS nor RAS order.

@@ -64,12 +64,7 @@ std::string file_contents(const fs::path& path) {
 }
 
 Geometry grid(const Mat3& direction, const Vec3& spacing, const Vec3& origin, Index3 dims = {7, 6, 5}) {
-  Geometry g;
-  g.dims = dims;
-  g.direction = direction;
-  g.spacing = spacing;
-  g.origin = origin;
-  return g;
+  return nervemap::test::voxel_grid(dims, spacing, direction, origin);
 }
 
 struct NamedGeometry {

@@ -15,20 +15,7 @@ namespace nervemap::test {
 //! A grid covering the LPS box [lo, hi] with the given spacing and direction.
 inline Geometry
 grid(const Vec3& lo, const Vec3& hi, const Vec3& spacing, const Mat3& direction = Mat3::Identity()) {
-  Geometry g;
-  g.direction = direction;
-  g.spacing = spacing;
-  Vec3 mn = Vec3::Constant(1e9), mx = Vec3::Constant(-1e9);
-  const Mat3 inv = direction.inverse();
-  for (int c = 0; c < 8; ++c) {
-    Vec3 q = inv * Vec3((c & 1) ? hi[0] : lo[0], (c & 2) ? hi[1] : lo[1], (c & 4) ? hi[2] : lo[2]);
-    mn = mn.cwiseMin(q);
-    mx = mx.cwiseMax(q);
-  }
-  for (int a = 0; a < 3; ++a)
-    g.dims[a] = int64_t(std::ceil((mx[a] - mn[a]) / spacing[a])) + 1;
-  g.origin = direction * mn;
-  return g;
+  return covering_grid(lo, hi, spacing, direction);
 }
 
 //! Shapes as inside-tests in LPS, painted in order (later shapes overwrite earlier ones).

@@ -158,12 +158,12 @@ struct PhantomRun {
     phantom::write_phantom(p, dir / "case", phantom::Layout::dir, tx);
     tx.commit();
     pipeline::RunOptions r;
-    r.ct = dir / "case" / "ct.nii.gz";
-    r.structures = dir / "case" / "structures";
-    r.tumour = dir / "case" / "tumor.nii.gz";
+    r.inputs.ct = dir / "case" / "ct.nii.gz";
+    r.inputs.structures = dir / "case" / "structures";
+    r.inputs.tumour = dir / "case" / "tumor.nii.gz";
     r.anonymize = anonymize;
     r.out = out = dir / "out";
-    report = pipeline::run_case(r).report;
+    report = report::to_json(pipeline::run_case(r).report);
     keep_for_viewing(out, anonymize ? "phantom_anonymized" : "phantom");
   }
 };
@@ -351,9 +351,9 @@ TEST(PrintableIdentifiers, ShownFromDicomAndLeftOutWithAnonymize) {
   for (bool anonymize : {false, true}) {
     SCOPED_TRACE(anonymize ? "anonymized" : "identified");
     pipeline::RunOptions o;
-    o.ct = series;
-    o.structures = dir / "structures";
-    o.tumour = dir / "tumor.nii.gz";
+    o.inputs.ct = series;
+    o.inputs.structures = dir / "structures";
+    o.inputs.tumour = dir / "tumor.nii.gz";
     o.anonymize = anonymize;
     o.out = dir / (anonymize ? "anon" : "named");
     const auto result = pipeline::run_case(o);
@@ -376,7 +376,7 @@ TEST(PrintableIdentifiers, ShownFromDicomAndLeftOutWithAnonymize) {
     }
     if (anonymize) {
       EXPECT_NE(pdf.find("anonymised / not available"), std::string::npos);
-      EXPECT_EQ(result.report["patient"], nlohmann::json::object());
+      EXPECT_EQ(report::to_json(result.report)["patient"], nlohmann::json::object());
     } else {
       EXPECT_NE(pdf.find("Fixture, Geometry"), std::string::npos);     // DICOM PN shown as "Family, Given"
       EXPECT_NE(pdf.find("Study date 2024-01-02"), std::string::npos); // DA shown as a date

@@ -21,6 +21,7 @@ report::ReportInputs sample_inputs() {
   in.rules_version = rules.version;
   in.structures = anatomy::summarise(m);
   in.nerves = nerves::estimate_nerves(rules, m, nullptr, {}, w);
+  in.risks = risk::assess(in.nerves, nullptr, {});
   in.warnings = w.items();
   return in;
 }
@@ -29,7 +30,7 @@ report::ReportInputs sample_inputs() {
 
 TEST(ReportJson, FollowsTheContractAndValidates) {
   auto in = sample_inputs();
-  auto r = report::build_report(in);
+  auto r = report::to_json(report::build_report(in));
   auto errors = report::schema_errors(r);
   EXPECT_TRUE(errors.empty()) << errors.front();
   EXPECT_EQ(r["schema"], "nervemap.report/1");
@@ -50,7 +51,7 @@ TEST(ReportJson, FollowsTheContractAndValidates) {
 }
 
 TEST(ReportJson, SchemaCatchesBrokenDocuments) {
-  auto r = report::build_report(sample_inputs());
+  auto r = report::to_json(report::build_report(sample_inputs()));
   auto broken = r;
   broken["coordinate_system"] = "RAS";
   EXPECT_FALSE(report::schema_errors(broken).empty());
@@ -67,6 +68,78 @@ TEST(ReportJson, SchemaCatchesBrokenDocuments) {
   broken.erase("warnings");
   EXPECT_FALSE(report::schema_errors(broken).empty());
   EXPECT_THROW(report::validate_report(broken), std::logic_error);
+}
+
+//! The sample case with a nodal tumour (GTVn) beside the left carotid sheath, so the risk fields are filled.
+report::ReportInputs sample_with_tumour() {
+  auto in = sample_inputs();
+  Geometry g = grid({0, -15, 0}, {45, 15, 60}, {1, 1, 1});
+  auto m = rasterise(g, {cylinder("common_carotid_artery_left", 22, 0, 3.3, 2, 58)});
+  anatomy::StructureMap tumour;
+  tumour.voxels = MaskVolume(g, 0);
+  for (int64_t k = 20; k < 35; ++k)
+    for (int64_t j = 20; j < 26; ++j)
+      for (int64_t i = 24; i < 30; ++i)
+        tumour.voxels.at(i, j, k) = anatomy::kGtvnId;
+  in.tumours = report::summarise_tumours(tumour);
+  in.risks = risk::assess(in.nerves, &tumour, risk::GradeThresholds{});
+  return in;
+}
+
+TEST(ReportJson, NerveEntriesSayWhatIsKnown) {
+  const auto r = report::to_json(report::build_report(sample_inputs()));
+  size_t estimated = 0;
+  for (const auto& n : r["nerves"]) {
+    if (n["status"] == "not_estimated") {
+      // Not estimated: numbers null, lists empty, no grade.
+      EXPECT_TRUE(n["path_mm"].empty());
+      EXPECT_TRUE(n["corridor_r95_mm"].empty());
+      EXPECT_TRUE(n["min_distance_mm"].is_null());
+      EXPECT_TRUE(n["length_mm"].is_null());
+      EXPECT_TRUE(n["risk"].is_null());
+      continue;
+    }
+    ++estimated;
+    // Estimated without a tumour: the course and its length, grade "none", distances null.
+    EXPECT_EQ(n["risk"], "none");
+    EXPECT_TRUE(n["length_mm"].is_number());
+    EXPECT_TRUE(n["min_distance_mm"].is_null());
+    EXPECT_TRUE(n["p_within_mm"].is_null());
+    EXPECT_EQ(n["path_mm"].size(), n["corridor_r95_mm"].size());
+  }
+  EXPECT_GT(estimated, 0u);
+}
+
+TEST(ReportJson, RoundedAsWrittenAndReadBackUnchanged) {
+  const report::Report built = report::build_report(sample_with_tumour());
+  const auto j = report::to_json(built);
+  EXPECT_TRUE(report::schema_errors(j).empty()) << report::schema_errors(j).front();
+  const auto& vagus = j["nerves"][0];
+  ASSERT_EQ(vagus["id"], "vagus_left");
+  ASSERT_TRUE(vagus["min_distance_mm"].is_number());
+  EXPECT_EQ(vagus["closest_tumour"], "GTVn");
+  EXPECT_TRUE(vagus["by_tumour"].contains("GTVn"));
+  EXPECT_EQ(vagus["p_within_mm"].size(), 4u);
+  EXPECT_EQ(vagus["distance_profile_mm"].size(), vagus["path_mm"].size());
+  // Every number already has the file's precision: what other outputs show is what the file says.
+  for (const auto& p : vagus["path_mm"])
+    for (const auto& x : p)
+      EXPECT_EQ(x.get<double>(), round_decimal(x.get<double>(), 0.01));
+  EXPECT_EQ(vagus["fraction_within_10mm"].get<double>(),
+            round_decimal(vagus["fraction_within_10mm"].get<double>(), 0.0001));
+  // The typed reader is the serializer's inverse.
+  const report::Report read = report::read_report(j);
+  EXPECT_EQ(report::to_json(read), j);
+  EXPECT_EQ(read.nerves.size(), built.nerves.size());
+  EXPECT_EQ(read.nerves[0].risk.grade, built.nerves[0].risk.grade);
+  EXPECT_EQ(read.nerves[0].estimate.path_mm, built.nerves[0].estimate.path_mm);
+}
+
+TEST(ReportJson, ReaderRefusesDocumentsOffTheSchema) {
+  auto j = report::to_json(report::build_report(sample_inputs()));
+  j["nerves"][0]["risk"] = "catastrophic";
+  EXPECT_THROW(report::read_report(j), InputError);
+  EXPECT_THROW(report::read_report(nlohmann::json::array()), InputError);
 }
 
 TEST(TumourSummary, VolumesAndConnectedComponents) {

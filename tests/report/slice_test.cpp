@@ -1,6 +1,6 @@
 // The axial slice renderer of the printable report: geometry (a label at a known LPS position lands on the
 // right pixel whatever the voxel grid), radiological orientation letters and the scale bar.
-#include "report/printable.h"
+#include "report/internal.h"
 #include "report/report.h"
 
 #include <Eigen/Geometry>

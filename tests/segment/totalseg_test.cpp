@@ -1,6 +1,7 @@
 // TotalSegmentator's steps around nnU-Net, each on its own: io_orientation and the canonical reorientation
 // (nibabel), change_spacing (scipy.ndimage.zoom, grid_mode False, against scipy 1.10.1 reference values),
 // the label resampling back, the crop box and the task table.
+#include "support/test_support.h"
 #include "fixtures.h"
 
 #include <gtest/gtest.h>
@@ -21,12 +22,7 @@ const std::vector<uint8_t> kLabelsIn{4, 1, 2, 1, 1, 0, 4, 4, 4, 2, 0, 4, 2, 0, 4
 const std::vector<uint8_t> kLabelsBack{4, 1, 1, 1, 4, 4, 4, 2, 4, 2, 4, 4, 4, 2, 4, 2, 4, 4, 1, 4, 4, 0, 1, 4, 0, 1, 3, 1, 1, 3, 4, 0, 1, 2, 2, 2, 4, 0, 1, 2, 2, 2, 4, 3, 1, 4, 1, 4, 4, 2, 2, 2, 3, 4, 0, 4, 0, 1, 2, 4, 0, 4, 0, 1, 2, 4, 2, 4, 3, 4, 1, 1, 3, 0, 0, 3, 3, 2, 4, 3, 3, 0, 0, 4, 4, 3, 3, 0, 0, 4, 2, 1, 3, 2, 4, 1, 1, 2, 3, 3, 2, 1, 3, 0, 4, 2, 3, 1, 3, 0, 4, 2, 3, 1, 0, 4, 4, 1, 4, 2};
 
 Geometry grid(Index3 dims, Vec3 spacing, Mat3 direction, Vec3 origin = Vec3(10, -20, 30)) {
-  Geometry g;
-  g.dims = dims;
-  g.spacing = spacing;
-  g.direction = direction;
-  g.origin = origin;
-  return g;
+  return nervemap::test::voxel_grid(dims, spacing, direction, origin);
 }
 
 Mat3 lps() { return Mat3::Identity(); }

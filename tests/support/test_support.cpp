@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -20,6 +22,33 @@ extern char** environ;
 namespace fs = std::filesystem;
 
 namespace nervemap::test {
+
+Geometry voxel_grid(Index3 dims, Vec3 spacing, Mat3 direction, Vec3 origin) {
+  Geometry g;
+  g.dims = dims;
+  g.spacing = spacing;
+  g.direction = direction;
+  g.origin = origin;
+  return g;
+}
+
+Geometry covering_grid(const Vec3& lo, const Vec3& hi, const Vec3& spacing, const Mat3& direction) {
+  Geometry g;
+  g.direction = direction;
+  g.spacing = spacing;
+  // Extent of the box's corners along each voxel axis (D may be any invertible frame).
+  const Mat3 to_axes = direction.inverse();
+  Vec3 mn = Vec3::Constant(1e300), mx = Vec3::Constant(-1e300);
+  for (int c = 0; c < 8; ++c) {
+    const Vec3 q = to_axes * Vec3((c & 1) ? hi[0] : lo[0], (c & 2) ? hi[1] : lo[1], (c & 4) ? hi[2] : lo[2]);
+    mn = mn.cwiseMin(q);
+    mx = mx.cwiseMax(q);
+  }
+  for (int a = 0; a < 3; ++a)
+    g.dims[size_t(a)] = int64_t(std::ceil((mx[a] - mn[a]) / spacing[a])) + 1;
+  g.origin = direction * mn;
+  return g;
+}
 
 fs::path shared_path(const std::string& relative) {
   const char* env = std::getenv("NERVEMAP_SHARED");

@@ -1,6 +1,8 @@
 // Shared test helpers: where the fixtures and the binary are, temporary folders, running the CLI.
 #pragma once
 
+#include "core/core.h"
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,6 +15,11 @@ std::filesystem::path shared_path(const std::string& relative);
 //! The built CLI binary (NERVEMAP_BIN overrides).
 std::filesystem::path nervemap_binary();
 nlohmann::json read_json(const std::filesystem::path& path);
+
+//! A grid from its parts: dims, spacing, direction (columns: the voxel axes in LPS) and origin.
+Geometry voxel_grid(Index3 dims, Vec3 spacing, Mat3 direction = Mat3::Identity(), Vec3 origin = Vec3::Zero());
+//! A grid of the given spacing and direction whose voxel centres cover the LPS box [lo, hi].
+Geometry covering_grid(const Vec3& lo, const Vec3& hi, const Vec3& spacing, const Mat3& direction = Mat3::Identity());
 
 //! A fresh folder under the system temp dir, removed when the object goes out of scope.
 class TempDir {

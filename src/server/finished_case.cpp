@@ -1,4 +1,4 @@
-// Adding a case run elsewhere (the demo) to a data folder, as if it had been uploaded and run here.
+// A finished case run elsewhere (the demo) added to a data folder, as if it had been uploaded and run here.
 #include "internal.h"
 #include "server/server.h"
 
@@ -8,8 +8,8 @@ namespace nervemap::server {
 
 namespace {
 
-//! Copy a file or a folder to `to` (created); returns the path relative to the case folder.
-std::string copy_input(const fs::path& from, const fs::path& case_dir, const std::string& name) {
+//! Copy a file or a folder into the case's input folder; returns where it went.
+fs::path copy_input(const fs::path& from, const fs::path& case_dir, const std::string& name) {
   const fs::path to = case_dir / "input" / name;
   std::error_code ec;
   fs::create_directories(to.parent_path(), ec);
@@ -17,7 +17,7 @@ std::string copy_input(const fs::path& from, const fs::path& case_dir, const std
     fs::copy(from, to, fs::copy_options::recursive, ec);
   if (ec)
     throw InputError(fmt::format("cannot copy {} into the data folder: {}", from.string(), ec.message()));
-  return fs::relative(to, case_dir).generic_string();
+  return to;
 }
 
 } // namespace
@@ -42,15 +42,19 @@ std::string add_finished_case(const fs::path& data_dir, const FinishedCase& fini
         return stem;
       return stem + (file.ends_with(".nii.gz") ? ".nii.gz" : p.extension().string());
     };
-    row.inputs["name"] = finished.name;
-    row.inputs["ct"] = copy_input(finished.ct, case_dir, name_of(finished.ct, "ct"));
-    if (finished.structures)
-      row.inputs["structures"] =
-          copy_input(*finished.structures, case_dir, name_of(*finished.structures, "structures"));
-    if (finished.tumour) {
-      row.inputs["tumor"] = copy_input(*finished.tumour, case_dir, name_of(*finished.tumour, "tumor"));
-      row.inputs["tumor_label"] = finished.tumour_binary_as_gtvn ? "GTVn" : "GTVp";
-    }
+    auto copy = [&](const std::optional<fs::path>& from, const std::string& stem) -> std::optional<fs::path> {
+      if (!from)
+        return std::nullopt;
+      return copy_input(*from, case_dir, name_of(*from, stem));
+    };
+    const pipeline::CaseInputs& given = finished.inputs;
+    pipeline::CaseInputs copied = given;
+    copied.ct = *copy(given.ct, "ct");
+    copied.structures = copy(given.structures, "structures");
+    copied.label_table_file = copy(given.label_table_file, "labels");
+    copied.tumour = copy(given.tumour, "tumor");
+    copied.pet = copy(given.pet, "pet");
+    row.inputs = pipeline::to_json(copied, case_dir);
     std::error_code ec;
     fs::copy(finished.results, folders.out(row.id), fs::copy_options::recursive, ec);
     if (ec)
@@ -58,7 +62,7 @@ std::string add_finished_case(const fs::path& data_dir, const FinishedCase& fini
           fmt::format("cannot copy {} into the data folder: {}", finished.results.string(), ec.message()));
     // The earlier copy of the same case goes once the new one is complete.
     for (const auto& old : store.list())
-      if (old.inputs.value("name", "") == finished.name && store.remove(old.id))
+      if (old.inputs.value("name", "") == given.name && store.remove(old.id))
         fs::remove_all(folders.dir(old.id), ec);
     store.insert(row);
   } catch (...) {

@@ -1,5 +1,5 @@
 // Internal to the report module (not a public header): the content of report.pdf / report.html, laid out
-// once from report.json, and the cairo drawing shared by both writers.
+// once from the report (report.json's typed form), and the cairo drawing shared by both writers.
 #pragma once
 
 #include "report/report.h"
@@ -18,7 +18,7 @@ namespace nervemap::report {
 //! "low" keeps the scale readable with red–green colour blindness; the grade word is always printed too.
 Rgb grade_rgb(const std::string& grade);
 //! What a grade means, in one line, with the thresholds.
-std::string grade_meaning(const std::string& grade, const GradeRules& rules);
+std::string grade_meaning(const std::string& grade, const risk::GradeThresholds& rules);
 
 struct NerveFacts {
   std::string id, nerve, side;
@@ -79,8 +79,8 @@ struct SourceEntry {
 };
 
 struct PrintableReport::Content {
-  nlohmann::json report;
-  GradeRules grades;
+  Report report;
+  risk::GradeThresholds grades;
   // Header
   std::string title = "nervemap — tumour–nerve proximity report";
   std::vector<std::pair<std::string, std::string>> patient; //!< empty when anonymised / not available
@@ -95,10 +95,8 @@ struct PrintableReport::Content {
   slice::CtWindow window = slice::kSoftTissueWindow;
 };
 
-//! Fill the content from report.json and render the slices (printable.cpp).
-void build_content(PrintableReport::Content& content,
-                   const nlohmann::json& report,
-                   const PrintInputs& inputs);
+//! Fill the content from the report and render the slices (printable.cpp).
+void build_content(PrintableReport::Content& content, const Report& report, const PrintInputs& inputs);
 
 // Shared text (printable.cpp)
 std::string format_fixed(double value, int decimals);
@@ -148,7 +146,7 @@ void draw_slice(
 //! and the band up to r95 + the moderate margin, and the position of the slice shown.
 void draw_distance_plot(cairo_t* cr,
                         const NerveFacts& nerve,
-                        const GradeRules& rules,
+                        const risk::GradeThresholds& rules,
                         double x,
                         double y,
                         double width,
