@@ -56,12 +56,6 @@ Vec3 vec3(const json& v) {
   return Vec3(v[0].get<double>(), v[1].get<double>(), v[2].get<double>());
 }
 
-Mat4 lps_from_ras(Mat4 m) {
-  m.row(0) *= -1;
-  m.row(1) *= -1;
-  return m;
-}
-
 template <class T> Vec3 centroid_lps(const Volume<T>& v, int label, int64_t& count) {
   Vec3 sum = Vec3::Zero();
   count = 0;
