@@ -5,7 +5,7 @@
 // single-member file; when it does not match (multi-member files such as bgzip output, trailing bytes,
 // truncation or a corrupt header claiming huge dims) zlib streams into a buffer that grows only with
 // data actually inflated.
-#include "io/nifti_format.h"
+#include "io/internal_nifti.h"
 
 #include <algorithm>
 #include <bit>

@@ -2,7 +2,7 @@
 //
 // Sizes are checked against what the file can hold before anything large is allocated: a .nii against
 // its size on disk, a .nii.gz against deflate's maximum ratio and the gzip trailer (see gzip.cpp).
-#include "io/nifti_format.h"
+#include "io/internal_nifti.h"
 
 #include <bit>
 #include <cmath>

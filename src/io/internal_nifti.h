@@ -1,5 +1,5 @@
-// Private to src/io: the NIfTI-1 on-disk header layout and the gzip helpers shared by the NIfTI reader
-// and writer. Not part of the module's public API (that is io.h).
+// Internal to the io module (not a public header): the NIfTI-1 on-disk header layout and the gzip
+// helpers shared by the NIfTI reader and writer. The module's public API is io.h.
 #pragma once
 
 #include "io/io.h"
