@@ -761,36 +761,13 @@ SliceHeader read_slice_header(ByteSource& src, const fs::path& path, std::string
 // ---------------------------------------------------------------------------------------------
 // Inputs: a folder, a zip (extracted to a private temporary folder) or one file among its siblings
 
-//! A private temporary folder (mkdtemp: mode 0700), removed with everything in it on destruction.
-class TempFolder {
-public:
-  TempFolder() {
-    std::string pattern = (fs::temp_directory_path() / "nervemap-dicom-XXXXXX").string();
-    if (!mkdtemp(pattern.data()))
-      throw std::runtime_error(fmt::format("cannot create a temporary folder in {}: {}",
-                                           fs::temp_directory_path().string(),
-                                           std::strerror(errno)));
-    path_ = pattern;
-  }
-  ~TempFolder() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempFolder(const TempFolder&) = delete;
-  TempFolder& operator=(const TempFolder&) = delete;
-  const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
-
 struct DicomInput {
   fs::path given; //!< as the caller named it
   fs::path root;  //!< folder whose files are scanned
   bool recursive = true;
   bool from_zip = false;
   std::optional<fs::path> one_file; //!< a single file was given: read its series among its siblings
-  std::unique_ptr<TempFolder> temp; //!< extracted zip
+  std::unique_ptr<ScratchDir> temp; //!< extracted zip (private: mode 0700)
 
   std::string display(const fs::path& file) const {
     if (from_zip)
@@ -831,7 +808,7 @@ DicomInput open_input(const fs::path& path) {
   if (!fs::is_regular_file(status))
     throw InputError(fmt::format("DICOM input {} is neither a folder nor a file", path.string()));
   if (is_zip(path)) {
-    in.temp = std::make_unique<TempFolder>();
+    in.temp = std::make_unique<ScratchDir>("dicom");
     in.root = in.temp->path();
     in.from_zip = true;
     extract_zip(path, in.root);
