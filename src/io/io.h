@@ -124,13 +124,20 @@ struct ZipLimits {
   uint64_t max_entries = 20000;
 };
 
+//! An archive refused for its size, not its content: more entries or unpacked bytes than its
+//! ZipLimits allow. Callers can tell it apart by type (the web service answers 413, not 400).
+class LimitError : public InputError {
+public:
+  using InputError::InputError;
+};
+
 //! True if the file starts with a zip local-file or end-of-central-directory signature.
 bool is_zip(const fs::path& path);
 
 //! Extract every file of a zip into `dest` (created). Refuses the whole archive, writing nothing, if any
 //! entry is absolute, contains `..`, a drive letter or a backslash path, is a symlink, or if the limits
-//! are exceeded (checked from the central directory and again while inflating). Returns the extracted
-//! files (paths under `dest`).
+//! are exceeded (checked from the central directory and again while inflating; then a LimitError).
+//! Returns the extracted files (paths under `dest`).
 std::vector<fs::path> extract_zip(const fs::path& zip, const fs::path& dest, const ZipLimits& limits = {});
 
 // ----------------------------------------------------------------------------------------------
