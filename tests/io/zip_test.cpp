@@ -1,18 +1,20 @@
 // Zip archives: detection by content, extraction, and refusal of unsafe or oversized archives with
 // nothing written (design §9). Test archives are built with libzip.
+#include "helpers.h"
 #include "io/io.h"
 #include "support/test_support.h"
 
-#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <iterator>
 #include <sys/stat.h>
 #include <zip.h>
 
 namespace nervemap::io {
 namespace {
 
+using io_test::input_error;
+using io_test::read_bytes;
+using io_test::write_bytes;
 using test::shared_path;
 using test::TempDir;
 using ::testing::HasSubstr;
@@ -58,32 +60,9 @@ void make_zip(const fs::path& path, const std::vector<Spec>& entries, bool defla
   ASSERT_EQ(zip_close(z), 0) << zip_strerror(z);
 }
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-}
-
 void put_u32(std::string& bytes, size_t at, uint32_t v) {
   for (int b = 0; b < 4; ++b)
     bytes[at + size_t(b)] = char(v >> (8 * b) & 0xFF);
-}
-
-template <class F> std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected InputError, nothing was thrown";
-  return {};
 }
 
 //! Refused: InputError mentioning `why`, no destination folder, and nothing beside it either.
