@@ -4,7 +4,7 @@
 // Date, odd spacing, one <Label> per line, colour = palette[key mod 12] / 255 printed like Python's
 // repr(float)), so files we write are indistinguishable from TotalSegmentator's own. Reading is a small
 // tolerant parser for exactly this element structure — not a general XML parser.
-#include "io/io.h"
+#include "io/internal_nifti.h"
 
 #include <algorithm>
 #include <array>
@@ -189,6 +189,13 @@ uint8_t colour_byte(const std::string& value, size_t at) {
 }
 
 } // namespace
+
+const std::string* nifti::caret_extension(const NiftiHeader& header) {
+  for (const auto& [ecode, content] : header.extensions)
+    if ((ecode == 0 || ecode == 30) && content.find("<CaretExtension") != std::string::npos)
+      return &content;
+  return nullptr;
+}
 
 std::string caret_label_xml(const LabelTable& table) {
   std::string xml(xml_before_labels);

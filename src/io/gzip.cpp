@@ -5,7 +5,7 @@
 // single-member file; when it does not match (multi-member files such as bgzip output, trailing bytes,
 // truncation or a corrupt header claiming huge dims) zlib streams into a buffer that grows only with
 // data actually inflated.
-#include "io/nifti_format.h"
+#include "io/internal_nifti.h"
 
 #include <algorithm>
 #include <bit>
@@ -74,10 +74,15 @@ private:
   bool all_given_ = false;
 };
 
+//! What input that stops inside a gzip member means: a damaged file (the readers need all of it), or
+//! only the end of what is there (probe() measures how much that is).
+enum class Truncation { error, end };
+
 //! RAII zlib inflater for gzip members (windowBits 16 + 15: gzip wrapper only).
 class Inflater {
 public:
-  explicit Inflater(const std::string& file) : file_(file) {
+  explicit Inflater(const std::string& file, Truncation truncation = Truncation::error)
+      : file_(file), truncation_(truncation) {
     if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK)
       throw std::runtime_error("zlib inflateInit2 failed");
   }
@@ -86,8 +91,8 @@ public:
   Inflater& operator=(const Inflater&) = delete;
 
   //! Inflate into out[produced, out_size) until it is full (returns true) or the gzip data ends cleanly
-  //! (returns false). Members are concatenated (RFC 1952 §2.2); bytes after the last member that do not
-  //! start another member are ignored, as gzip(1) does.
+  //! (returns false; with Truncation::end also when it is cut off). Members are concatenated (RFC 1952 §2.2);
+  //! bytes after the last member that do not start another member are ignored, as gzip(1) does.
   bool fill(Source& source, uint8_t* out, size_t out_size, size_t& produced) {
     while (produced < out_size) {
       if (zs_.avail_in == 0 && !ended_input_ && !source.refill(zs_))
@@ -106,6 +111,8 @@ public:
           return produced >= out_size;
         inflateReset(&zs_);
       } else if (r == Z_BUF_ERROR) {
+        if (ended_input_ && truncation_ == Truncation::end)
+          return false;
         if (ended_input_)
           throw_truncated(file_, produced);
       } else if (r != Z_OK) {
@@ -130,6 +137,7 @@ private:
   }
 
   std::string file_;
+  Truncation truncation_;
   z_stream zs_{};
   bool ended_input_ = false;
   bool in_member_ = false;
@@ -165,6 +173,22 @@ std::vector<uint8_t> inflate_prefix(std::istream& in, size_t wanted, const std::
   inflater.fill(source, out.data(), out.size(), produced);
   out.resize(produced);
   return out;
+}
+
+uint64_t inflated_size(std::istream& in, uint64_t enough, const std::string& file) {
+  Source source(&in);
+  Inflater inflater(file, Truncation::end);
+  // Whole chunks even past `enough`: the one that reaches the end of the data usually reaches the
+  // member's trailer too, so its CRC-32 is checked (RFC 1952 §2.3.1) as the readers check it.
+  std::vector<uint8_t> chunk(chunk_bytes);
+  uint64_t total = 0;
+  bool more = true;
+  while (more && total < enough) {
+    size_t produced = 0;
+    more = inflater.fill(source, chunk.data(), chunk.size(), produced);
+    total += produced;
+  }
+  return total;
 }
 
 std::vector<uint8_t> inflate(std::span<const uint8_t> compressed,

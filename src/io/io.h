@@ -124,14 +124,55 @@ struct ZipLimits {
   uint64_t max_entries = 20000;
 };
 
+//! An archive refused for its size, not its content: more entries or unpacked bytes than its
+//! ZipLimits allow. Callers can tell it apart by type (the web service answers 413, not 400).
+class LimitError : public InputError {
+public:
+  using InputError::InputError;
+};
+
 //! True if the file starts with a zip local-file or end-of-central-directory signature.
 bool is_zip(const fs::path& path);
 
 //! Extract every file of a zip into `dest` (created). Refuses the whole archive, writing nothing, if any
 //! entry is absolute, contains `..`, a drive letter or a backslash path, is a symlink, or if the limits
-//! are exceeded (checked from the central directory and again while inflating). Returns the extracted
-//! files (paths under `dest`).
+//! are exceeded (checked from the central directory and again while inflating; then a LimitError).
+//! Returns the extracted files (paths under `dest`).
 std::vector<fs::path> extract_zip(const fs::path& zip, const fs::path& dest, const ZipLimits& limits = {});
+
+// ----------------------------------------------------------------------------------------------
+// What a file is
+
+enum class FileFormat {
+  nifti,    //!< NIfTI-1, uncompressed
+  nifti_gz, //!< gzip-compressed NIfTI-1 (io reads gzip only as NIfTI)
+  zip,      //!< a zip archive (extract_zip)
+  dicom,    //!< one DICOM file (PS3.10, or a bare data set)
+  unknown
+};
+
+struct Probe {
+  FileFormat format = FileFormat::unknown;
+  std::optional<NiftiHeader> nifti; //!< set for nifti and nifti_gz
+  //! NIfTI: vox_offset + voxels × bytes per voxel, what the readers need; 0 for the other formats.
+  uint64_t data_bytes_needed = 0;
+  //! NIfTI: the file size, or what its gzip stream inflates to (streamed in constant memory, stopping
+  //! within 64 KiB past data_bytes_needed); 0 for the other formats.
+  uint64_t data_bytes_present = 0;
+  //! The header holds a TotalSegmentator CaretExtension with <Label> entries (a --ml label map).
+  bool has_label_table = false;
+
+  //! The header and every voxel are there: reading the file will not fail for want of data.
+  bool complete() const { return data_bytes_present >= data_bytes_needed; }
+};
+
+//! What a file is, by content, without reading its voxels into memory: a zip signature → zip; gzip
+//! magic → nifti_gz; a NIfTI-1/2 sizeof_hdr → nifti; a DICOM file → dicom; else a .nii/.nii.gz name →
+//! nifti; else unknown. A NIfTI's header and extensions are read, and its data measured. InputError
+//! for a missing path, a folder or a file that cannot be opened, a NIfTI whose header cannot be read
+//! (cut off, damaged, NIfTI-2, not a scalar 3-D image...) or a damaged gzip stream; a file or stream
+//! that merely ends early is no error: complete() is false.
+Probe probe(const fs::path& path);
 
 // ----------------------------------------------------------------------------------------------
 // Streamlines (MRtrix3 .tck / .tsf) for the nerve paths

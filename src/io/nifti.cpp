@@ -3,7 +3,7 @@
 // The affine follows nibabel's Nifti1Header.get_best_affine() (what TotalSegmentator and most research
 // code see): the sform when sform_code != 0, else the qform when qform_code != 0, else the base affine
 // from pixdim. NIfTI world coordinates are RAS; nervemap works in LPS = diag(-1, -1, 1) · RAS.
-#include "io/nifti_format.h"
+#include "io/internal_nifti.h"
 
 #include <algorithm>
 #include <bit>

@@ -2,7 +2,7 @@
 //
 // Sizes are checked against what the file can hold before anything large is allocated: a .nii against
 // its size on disk, a .nii.gz against deflate's maximum ratio and the gzip trailer (see gzip.cpp).
-#include "io/nifti_format.h"
+#include "io/internal_nifti.h"
 
 #include <bit>
 #include <cmath>
@@ -319,32 +319,30 @@ std::vector<uint8_t> take_voxel_bytes(LoadedNifti& loaded) {
   return bytes;
 }
 
-//! The first CaretExtension label table (TotalSegmentator writes ecode 0; Workbench's code is 30).
+//! The labels 1..255 of the file's CaretExtension label table (none when it has no such extension).
 void read_label_table(const LoadedNifti& loaded,
                       LabelTable& table,
                       Warnings& warnings,
                       const std::string& file) {
-  for (const auto& [ecode, content] : loaded.header.info.extensions) {
-    if ((ecode != 0 && ecode != 30) || content.find("<CaretExtension") == std::string::npos)
-      continue;
-    LabelTable parsed;
-    try {
-      parsed = parse_caret_label_xml(content);
-    } catch (const InputError& e) {
-      throw InputError(fmt::format("{}: its label table extension cannot be read: {}", file, e.what()));
-    }
-    for (const Label& label : parsed.labels()) {
-      // Key 0 is the background (Workbench lists it as "???"); keys above 255 cannot occur in a uint8 map.
-      if (label.id == 0)
-        continue;
-      if (label.id < 0 || label.id > 255) {
-        warnings.add(fmt::format(
-            "{}: label table entry {} ('{}') is outside 1..255 and was ignored", file, label.id, label.name));
-        continue;
-      }
-      table.add(label);
-    }
+  const std::string* xml = nifti::caret_extension(loaded.header.info);
+  if (!xml)
     return;
+  LabelTable parsed;
+  try {
+    parsed = parse_caret_label_xml(*xml);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: its label table extension cannot be read: {}", file, e.what()));
+  }
+  for (const Label& label : parsed.labels()) {
+    // Key 0 is the background (Workbench lists it as "???"); keys above 255 cannot occur in a uint8 map.
+    if (label.id == 0)
+      continue;
+    if (label.id < 0 || label.id > 255) {
+      warnings.add(fmt::format(
+          "{}: label table entry {} ('{}') is outside 1..255 and was ignored", file, label.id, label.name));
+      continue;
+    }
+    table.add(label);
   }
 }
 

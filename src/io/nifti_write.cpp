@@ -1,6 +1,6 @@
 // Writing NIfTI-1 single files (.nii, or .nii.gz compressed with libdeflate), readable by nibabel, ITK and
 // NiiVue: standard 348-byte header, sform and qform (code 1, scanner) in RAS, data at vox_offset.
-#include "io/nifti_format.h"
+#include "io/internal_nifti.h"
 
 #include <algorithm>
 #include <bit>

@@ -10,13 +10,11 @@
 //   6. a .nii / .nii.gz name whose content is not recognised → the NIfTI reader, for its precise error
 //   7. anything else                             → InputError
 // Names are not trusted: an upload may be called ct.nii.gz and hold a zip.
-#include "io/io.h"
+#include "io/internal_dicom.h"
 
 #include <array>
-#include <cctype>
 #include <cstring>
 #include <fmt/format.h>
-#include <fstream>
 #include <zlib.h>
 
 namespace nervemap::io {
@@ -47,24 +45,6 @@ bool starts_with_nifti_header(const fs::path& path) {
   return n == 348 && size_is(348) && std::memcmp(head.data() + 344, "n+1\0", 4) == 0;
 }
 
-//! True for a DICOM Part 10 file ("DICM" after the 128-byte preamble, PS3.10 §7.1) or a bare data
-//! set that starts with a group 0002/0008 element (files written without a preamble).
-bool starts_like_dicom(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::array<unsigned char, 132> head{};
-  in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size()));
-  const auto n = in.gcount();
-  if (n == 132 && std::memcmp(head.data() + 128, "DICM", 4) == 0)
-    return true;
-  if (n < 8)
-    return false;
-  const unsigned group = head[0] | head[1] << 8, element = head[2] | head[3] << 8;
-  const bool vr = std::isupper(head[4]) && std::isupper(head[5]);
-  const uint32_t length =
-      uint32_t(head[4]) | uint32_t(head[5]) << 8 | uint32_t(head[6]) << 16 | uint32_t(head[7]) << 24;
-  return (group == 0x0002 || group == 0x0008) && element <= 0x0020 && (vr || length < 1024);
-}
-
 } // namespace
 
 CtImage read_ct(const fs::path& path, const std::string& series_uid, Warnings& warnings) {
@@ -83,7 +63,7 @@ CtImage read_ct(const fs::path& path, const std::string& series_uid, Warnings& w
   } else if (starts_with_nifti_header(path)) {
     image.volume = read_nifti_image(path, warnings);
     image.source_format = "nifti";
-  } else if (starts_like_dicom(path)) {
+  } else if (dicom::looks_like_dicom(path)) {
     image = read_dicom_ct(path, series_uid, warnings);
   } else if (has_nifti_suffix(path)) {
     image.volume = read_nifti_image(path, warnings); // throws, naming what is wrong with the header

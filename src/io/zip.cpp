@@ -4,7 +4,8 @@
 // (absolute path, `..`, drive letter, backslash separators — "zip slip") or is a symlink, or if the
 // central directory already declares more entries or bytes than the limits allow. The declared
 // sizes may lie (a crafted zip bomb), so the bytes are counted again while inflating; a limit hit
-// or a corrupt entry during extraction removes everything written so far.
+// or a corrupt entry during extraction removes everything written so far. Limit refusals are
+// LimitErrors, so that callers need not recognise them by their text.
 #include "io/io.h"
 
 #include <algorithm>
@@ -98,8 +99,9 @@ struct Entry {
   uint64_t declared_size = 0;
 };
 
-[[noreturn]] void refuse(const fs::path& zip, const std::string& why) {
-  throw InputError(fmt::format("refusing zip archive {}: {}; nothing was extracted", zip.string(), why));
+//! Refuse the archive: an InputError, or with Error = LimitError one over the limits.
+template <class Error = InputError> [[noreturn]] void refuse(const fs::path& zip, const std::string& why) {
+  throw Error(fmt::format("refusing zip archive {}: {}; nothing was extracted", zip.string(), why));
 }
 
 //! The entry name as a relative path, or a refusal saying why it could escape the destination.
@@ -135,7 +137,8 @@ std::vector<Entry> plan(const fs::path& zip_path, zip_t* zip, const ZipLimits& l
   if (count < 0)
     throw InputError(fmt::format("{} is not a readable zip archive", zip_path.string()));
   if (uint64_t(count) > limits.max_entries)
-    refuse(zip_path, fmt::format("it has {} entries, more than the limit of {}", count, limits.max_entries));
+    refuse<LimitError>(
+        zip_path, fmt::format("it has {} entries, more than the limit of {}", count, limits.max_entries));
 
   std::vector<Entry> entries;
   uint64_t declared_total = 0;
@@ -173,9 +176,9 @@ std::vector<Entry> plan(const fs::path& zip_path, zip_t* zip, const ZipLimits& l
       e.declared_size = st.size;
       // Written so it cannot overflow: zip64 sizes go up to 2^64 - 1 (declared_total <= limit here).
       if (e.declared_size > limits.max_total_bytes - declared_total)
-        refuse(zip_path,
-               fmt::format("its entries declare more than the limit of {} bytes unpacked",
-                           limits.max_total_bytes));
+        refuse<LimitError>(zip_path,
+                           fmt::format("its entries declare more than the limit of {} bytes unpacked",
+                                       limits.max_total_bytes));
       declared_total += e.declared_size;
       if (!files.insert(e.relative).second)
         refuse(zip_path, fmt::format("entry \"{}\" appears twice", e.name));
@@ -302,7 +305,7 @@ std::vector<fs::path> extract_zip(const fs::path& zip_path, const fs::path& dest
       total += uint64_t(n);
       written += uint64_t(n);
       if (total > limits.max_total_bytes)
-        throw InputError(fmt::format("refusing zip archive {}: it unpacks to more than the limit of {} bytes "
+        throw LimitError(fmt::format("refusing zip archive {}: it unpacks to more than the limit of {} bytes "
                                      "(entry \"{}\" inflates beyond its declared size); nothing was kept",
                                      zip_path.string(),
                                      limits.max_total_bytes,

@@ -1,19 +1,21 @@
 // DICOM CT series: geometry and HU against the pydicom fixtures (fixtures/geometry/README.md, Group 3),
 // series selection, consistency errors, corrupt files and compressed transfer syntaxes.
+#include "helpers.h"
 #include "io/io.h"
 #include "support/test_support.h"
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <iterator>
 #include <optional>
 
 namespace nervemap::io {
 namespace {
 
+using io_test::input_error;
+using io_test::read_bytes;
+using io_test::write_bytes;
 using nlohmann::json;
 using test::read_json;
 using test::shared_path;
@@ -34,20 +36,6 @@ Mat4 mat4(const json& j) {
     for (int c = 0; c < 4; ++c)
       m(r, c) = j[size_t(r)][size_t(c)].get<double>();
   return m;
-}
-
-//! The message of the InputError `f` throws (fails the test if it throws nothing or something else).
-template <class F> std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got another exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected InputError, nothing was thrown";
-  return {};
 }
 
 //! Dims, spacing, origin, direction, affine, HU range and every listed voxel of a sidecar. For the
@@ -110,16 +98,6 @@ void copy_folder(const fs::path& from, const fs::path& dest) {
   // Fixtures are read-only; the copies get modified.
   for (const auto& entry : fs::directory_iterator(dest))
     fs::permissions(entry.path(), fs::perms::owner_read | fs::perms::owner_write);
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
 }
 
 //! Replace the value of a short explicit-VR little-endian element by one of the same length (so the

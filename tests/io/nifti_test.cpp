@@ -1,16 +1,19 @@
 // NIfTI-1 reader: the nibabel-written geometry fixtures (cases a–l, TotalSegmentator layouts), byte order,
 // multi-member gzip, the CaretExtension label table, and one clear InputError per kind of bad file.
+#include "helpers.h"
 #include "io/io.h"
 #include "support/test_support.h"
 
 #include <cstring>
-#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 using namespace nervemap;
 namespace fs = std::filesystem;
+using nervemap::io_test::file_contents;
+using nervemap::io_test::gzip_member;
+using nervemap::io_test::read_bytes;
+using nervemap::io_test::write_bytes;
 using nervemap::test::read_json;
 using nervemap::test::shared_path;
 using nervemap::test::TempDir;
@@ -56,12 +59,6 @@ Vec3 vec3(const json& v) {
   return Vec3(v[0].get<double>(), v[1].get<double>(), v[2].get<double>());
 }
 
-Mat4 lps_from_ras(Mat4 m) {
-  m.row(0) *= -1;
-  m.row(1) *= -1;
-  return m;
-}
-
 template <class T> Vec3 centroid_lps(const Volume<T>& v, int label, int64_t& count) {
   Vec3 sum = Vec3::Zero();
   count = 0;
@@ -73,50 +70,6 @@ template <class T> Vec3 centroid_lps(const Volume<T>& v, int label, int64_t& cou
           ++count;
         }
   return count ? Vec3(sum / double(count)) : Vec3(Vec3::Zero());
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-//! One gzip member (RFC 1952) of `data`, via zlib — independent of the code under test.
-std::string gzip_member(const std::string& data) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, uLong(data.size())) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = uInt(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = uInt(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
-std::string gunzip(const std::string& gz) {
-  z_stream zs{};
-  EXPECT_EQ(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
-  std::string out;
-  char chunk[1 << 16];
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
-  zs.avail_in = uInt(gz.size());
-  int r = Z_OK;
-  while (r == Z_OK) {
-    zs.next_out = reinterpret_cast<Bytef*>(chunk);
-    zs.avail_out = sizeof(chunk);
-    r = inflate(&zs, Z_NO_FLUSH);
-    out.append(chunk, sizeof(chunk) - zs.avail_out);
-  }
-  EXPECT_EQ(r, Z_STREAM_END);
-  inflateEnd(&zs);
-  return out;
 }
 
 // NIfTI-1 header field offsets (nifti1.h), used to build and damage files independently of the reader.
@@ -135,7 +88,7 @@ template <class T> T peek(const std::string& bytes, size_t offset) {
 
 //! The uncompressed bytes of fixture a (int16, 20×24×16, vox_offset 352).
 std::string case_a_bytes() {
-  return gunzip(read_bytes(case_file("a_ras_diag")));
+  return file_contents(case_file("a_ras_diag"));
 }
 
 void expect_input_error(const std::function<void()>& action, const std::vector<std::string>& fragments) {
@@ -336,7 +289,7 @@ TEST(NiftiRead, BigEndianFiles) {
   // int16 with qform and sform, g adds scaling, h is float32.
   for (const auto& [name, value_bytes] : std::vector<std::pair<std::string, size_t>>{
            {"a_ras_diag", 2}, {"g_int16_scaled", 2}, {"h_float32", 4}}) {
-    std::string bytes = gunzip(read_bytes(case_file(name)));
+    std::string bytes = file_contents(case_file(name));
     auto swap_field = [&](size_t offset, size_t width, size_t count) {
       for (size_t n = 0; n < count; ++n)
         std::reverse(bytes.begin() + long(offset + n * width),

@@ -1,17 +1,19 @@
 // NIfTI-1 writer: geometry round trips (RAS, LPS, flipped, oblique, sheared), the qform it writes, int16
 // vs float32 storage, label tables in the CaretExtension, and the raw header fields other readers need.
+#include "helpers.h"
 #include "io/io.h"
 #include "support/test_support.h"
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 using namespace nervemap;
 namespace fs = std::filesystem;
+using nervemap::io_test::file_contents;
+using nervemap::io_test::read_bytes;
+using nervemap::io_test::write_bytes;
 using nervemap::test::TempDir;
 using ::testing::HasSubstr;
 
@@ -28,39 +30,6 @@ template <class T> T peek(const std::string& bytes, size_t offset) {
 }
 template <class T> void poke(std::string& bytes, size_t offset, T value) {
   std::memcpy(bytes.data() + offset, &value, sizeof(T));
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-//! The file's bytes, gunzipped with zlib if compressed (independent of the code under test).
-std::string file_contents(const fs::path& path) {
-  std::string raw = read_bytes(path);
-  if (raw.size() < 2 || uint8_t(raw[0]) != 0x1f || uint8_t(raw[1]) != 0x8b)
-    return raw;
-  z_stream zs{};
-  EXPECT_EQ(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
-  std::string out;
-  char chunk[1 << 16];
-  zs.next_in = reinterpret_cast<Bytef*>(raw.data());
-  zs.avail_in = uInt(raw.size());
-  int r = Z_OK;
-  while (r == Z_OK) {
-    zs.next_out = reinterpret_cast<Bytef*>(chunk);
-    zs.avail_out = sizeof(chunk);
-    r = inflate(&zs, Z_NO_FLUSH);
-    out.append(chunk, sizeof(chunk) - zs.avail_out);
-  }
-  EXPECT_EQ(r, Z_STREAM_END);
-  inflateEnd(&zs);
-  return out;
 }
 
 Geometry grid(const Mat3& direction, const Vec3& spacing, const Vec3& origin, Index3 dims = {7, 6, 5}) {

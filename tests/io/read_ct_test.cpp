@@ -1,15 +1,17 @@
 // read_ct: one entry point deciding by content between a DICOM folder, a DICOM zip, one DICOM file
 // and NIfTI.
+#include "helpers.h"
 #include "io/io.h"
 #include "support/test_support.h"
 
-#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace nervemap::io {
 namespace {
 
+using io_test::input_error;
+using io_test::write_bytes;
 using nlohmann::json;
 using test::read_json;
 using test::shared_path;
@@ -21,24 +23,6 @@ fs::path dicom(const std::string& relative) {
 }
 fs::path nifti(const std::string& relative) {
   return shared_path("fixtures/geometry/nifti/" + relative);
-}
-
-template <class F> std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected InputError, nothing was thrown";
-  return {};
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
 }
 
 //! g_int16_scaled: 20 × 24 × 16, HU = stored × 2 − 1024, affine as in its sidecar.

@@ -1,18 +1,20 @@
 // Zip archives: detection by content, extraction, and refusal of unsafe or oversized archives with
 // nothing written (design §9). Test archives are built with libzip.
+#include "helpers.h"
 #include "io/io.h"
 #include "support/test_support.h"
 
-#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <iterator>
 #include <sys/stat.h>
 #include <zip.h>
 
 namespace nervemap::io {
 namespace {
 
+using io_test::input_error;
+using io_test::read_bytes;
+using io_test::write_bytes;
 using test::shared_path;
 using test::TempDir;
 using ::testing::HasSubstr;
@@ -58,32 +60,9 @@ void make_zip(const fs::path& path, const std::vector<Spec>& entries, bool defla
   ASSERT_EQ(zip_close(z), 0) << zip_strerror(z);
 }
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-}
-
 void put_u32(std::string& bytes, size_t at, uint32_t v) {
   for (int b = 0; b < 4; ++b)
     bytes[at + size_t(b)] = char(v >> (8 * b) & 0xFF);
-}
-
-template <class F> std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected InputError, nothing was thrown";
-  return {};
 }
 
 //! Refused: InputError mentioning `why`, no destination folder, and nothing beside it either.
@@ -210,11 +189,9 @@ TEST(Zip, RefusesDeclaredSizeOverTheLimit) {
   EXPECT_EQ(extract_zip(zip, out / "d", limits).size(), 2u);
 }
 
-TEST(Zip, CountsRealBytesWhenDeclaredSizesLie) {
-  // A zip bomb in miniature: 200 000 zero bytes deflate to a few hundred, and the headers are edited
-  // to declare 10 bytes, so the central-directory check passes and only counting can stop it.
-  TempDir tmp;
-  const fs::path zip = tmp / "liar.zip";
+//! A zip bomb in miniature: 200 000 zero bytes deflate to a few hundred, and the headers are edited
+//! to declare 10 bytes, so the central-directory check passes and only counting can stop it.
+void make_lying_zip(const fs::path& zip) {
   make_zip(zip, {file("zeros.bin", std::string(200000, '\0'))});
   std::string bytes = read_bytes(zip);
   ASSERT_EQ(bytes.compare(0, 4, "PK\x03\x04"), 0);
@@ -223,6 +200,12 @@ TEST(Zip, CountsRealBytesWhenDeclaredSizesLie) {
   ASSERT_NE(central, std::string::npos);
   put_u32(bytes, central + 24, 10); // central directory: uncompressed size (APPNOTE 4.3.12)
   write_bytes(zip, bytes);
+}
+
+TEST(Zip, CountsRealBytesWhenDeclaredSizesLie) {
+  TempDir tmp;
+  const fs::path zip = tmp / "liar.zip";
+  make_lying_zip(zip);
   ZipLimits limits;
   limits.max_total_bytes = 1000;
   TempDir out;
@@ -231,6 +214,37 @@ TEST(Zip, CountsRealBytesWhenDeclaredSizesLie) {
   EXPECT_THAT(message, HasSubstr("more than the limit of 1000 bytes"));
   EXPECT_THAT(message, HasSubstr("inflates beyond its declared size"));
   EXPECT_FALSE(fs::exists(dest));
+}
+
+//! What `f` throws: "limit" (a LimitError), "input" (any other InputError) or "nothing".
+template <class F> std::string refusal_kind(F&& f) {
+  try {
+    f();
+  } catch (const LimitError&) {
+    return "limit";
+  } catch (const InputError&) {
+    return "input";
+  }
+  return "nothing";
+}
+
+TEST(Zip, LimitRefusalsAreLimitErrorsAndOthersAreNot) {
+  TempDir tmp, out;
+  ZipLimits limits;
+  limits.max_entries = 4;
+  limits.max_total_bytes = 1000;
+  make_zip(tmp / "many.zip", {file("1"), file("2"), file("3"), file("4"), file("5")});
+  EXPECT_EQ(refusal_kind([&] { extract_zip(tmp / "many.zip", out / "a", limits); }), "limit");
+  make_zip(tmp / "big.zip", {file("a.bin", std::string(600, 'a')), file("b.bin", std::string(600, 'b'))});
+  EXPECT_EQ(refusal_kind([&] { extract_zip(tmp / "big.zip", out / "b", limits); }), "limit");
+  make_lying_zip(tmp / "liar.zip");
+  EXPECT_EQ(refusal_kind([&] { extract_zip(tmp / "liar.zip", out / "c", limits); }), "limit");
+
+  make_zip(tmp / "evil.zip", {file("good.txt"), file("../evil")});
+  EXPECT_EQ(refusal_kind([&] { extract_zip(tmp / "evil.zip", out / "d", limits); }), "input");
+  write_bytes(tmp / "plain.txt", "hello");
+  EXPECT_EQ(refusal_kind([&] { extract_zip(tmp / "plain.txt", out / "e", limits); }), "input");
+  EXPECT_TRUE(test::list_files(out.path()).empty());
 }
 
 TEST(Zip, RefusalLeavesAnExistingDestinationUntouched) {

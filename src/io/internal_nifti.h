@@ -1,5 +1,5 @@
-// Private to src/io: the NIfTI-1 on-disk header layout and the gzip helpers shared by the NIfTI reader
-// and writer. Not part of the module's public API (that is io.h).
+// Internal to the io module (not a public header): the NIfTI-1 on-disk header layout and the gzip
+// helpers shared by the NIfTI reader, the writer and probe(). The module's public API is io.h.
 #pragma once
 
 #include "io/io.h"
@@ -69,6 +69,10 @@ enum Datatype : int16_t {
   dt_uint64 = 1280,
 };
 
+//! The label table extension of a header: the first CaretExtension XML (TotalSegmentator writes
+//! ecode 0, Connectome Workbench 30), or null.
+const std::string* caret_extension(const NiftiHeader& header);
+
 //! Bytes per voxel of a supported scalar datatype, or 0 when unsupported.
 int datatype_bytes(int datatype);
 //! Human name of any NIfTI datatype code ("uint8", "complex64", "RGB24", ...), for messages.
@@ -124,6 +128,11 @@ bool has_magic(std::span<const uint8_t> bytes);
 //! with zlib. Returns fewer bytes only if the stream ends cleanly first. Throws InputError naming
 //! `file` on corrupt or truncated data.
 std::vector<uint8_t> inflate_prefix(std::istream& in, size_t wanted, const std::string& file);
+
+//! How many bytes a (possibly multi-member) gzip stream read from `in` inflates to, counted in 64 KiB
+//! chunks (constant memory) up to the chunk that reaches `enough`. A stream that is cut off is no
+//! error here: the count is what it holds. Throws InputError naming `file` on corrupt data.
+uint64_t inflated_size(std::istream& in, uint64_t enough, const std::string& file);
 
 //! Inflate a whole gzip file held in memory, returning at least its first `needed` bytes (fewer only
 //! when the stream ends cleanly before). Allocates `needed` bytes up front only when the gzip trailer
