@@ -394,36 +394,39 @@ private:
     body_inner_ = loft(inner);
   }
 
-  //! Lateral half-width of the neck outline at height z and antero-posterior position y.
-  double skin_x(double z, double y) const {
+  //! Axial section of the neck outline at height z (linear between the outline's sections).
+  LoftSection outline_at(double z) const {
     const auto& s = body_sections_;
     size_t i = 1;
     while (i + 1 < s.size() && s[i].z < z)
       ++i;
     double f = std::clamp((z - s[i - 1].z) / (s[i].z - s[i - 1].z), 0.0, 1.0);
-    double cy = s[i - 1].cy + f * (s[i].cy - s[i - 1].cy), a = s[i - 1].a + f * (s[i].a - s[i - 1].a),
-           b = s[i - 1].b + f * (s[i].b - s[i - 1].b),
-           n = s[i - 1].exponent + f * (s[i].exponent - s[i - 1].exponent);
-    double v = std::min(1.0, std::abs(y - cy) / b);
-    return a * std::pow(1 - std::pow(v, n), 1.0 / n);
+    LoftSection out;
+    out.z = z;
+    out.cy = s[i - 1].cy + f * (s[i].cy - s[i - 1].cy);
+    out.a = s[i - 1].a + f * (s[i].a - s[i - 1].a);
+    out.b = s[i - 1].b + f * (s[i].b - s[i - 1].b);
+    out.exponent = s[i - 1].exponent + f * (s[i].exponent - s[i - 1].exponent);
+    return out;
+  }
+
+  //! Lateral half-width of the neck outline at height z and antero-posterior position y.
+  double skin_x(double z, double y) const {
+    const LoftSection o = outline_at(z);
+    double v = std::min(1.0, std::abs(y - o.cy) / o.b);
+    return o.a * std::pow(1 - std::pow(v, o.exponent), 1.0 / o.exponent);
   }
 
   //! Point `depth` mm under the skin of the neck outline at height z and axial angle (degrees;
   //! 0 = patient left, 90 = anterior, 180 = right, -90 = posterior).
   Vec3 under_skin(double z, double angle_deg, double depth) const {
-    const auto& s = body_sections_;
-    size_t i = 1;
-    while (i + 1 < s.size() && s[i].z < z)
-      ++i;
-    double f = std::clamp((z - s[i - 1].z) / (s[i].z - s[i - 1].z), 0.0, 1.0);
-    double cy = s[i - 1].cy + f * (s[i].cy - s[i - 1].cy), a = s[i - 1].a + f * (s[i].a - s[i - 1].a),
-           b = s[i - 1].b + f * (s[i].b - s[i - 1].b),
-           n = s[i - 1].exponent + f * (s[i].exponent - s[i - 1].exponent);
+    const LoftSection o = outline_at(z);
+    const double a = o.a, b = o.b, n = o.exponent;
     double c = std::cos(angle_deg * kDeg), sn = std::sin(angle_deg * kDeg);
     // Superellipse radius along the direction (c, -sn).
     double r = std::pow(std::pow(std::abs(c) / a, n) + std::pow(std::abs(sn) / b, n), -1.0 / n);
     r -= depth;
-    return {r * c, cy - r * sn, z};
+    return {r * c, o.cy - r * sn, z};
   }
 
   // ------------------------------------------------------------------------------------------
