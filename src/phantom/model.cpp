@@ -645,8 +645,6 @@ private:
       // draw_parameters()].
       double zc = 0.5 * (vert("C5").mid() + vert("C5").lo) + 4 - 0.5 * lobe_len_[si];
       zc = std::max(zc, 0.5 * lobe_len_[si] + 1.0);
-      double zc_top = zc + 0.5 * lobe_len_[si];
-      (void)zc_top;
       double a = 0.5 * lobe_width_[si], b = 0.5 * lobe_depth_[si], c = 0.5 * lobe_len_[si];
       // Beside the trachea, its medial surface against the trachea and cricoid (the trachea, subtracted
       // below, leaves it concave), reaching back toward the tracheo-oesophageal groove; the upper pole
@@ -697,10 +695,10 @@ private:
       for (double z = -75; z <= cricoid_low() + 2; z += 4)
         n.push_back(
             {Vec3(3.5 + 1.0 * smoothstep(40, -20, z), y_oesophagus(z), z), oes_a_, oes_b_, Vec3::UnitX()});
-      oesophagus_ = n;
       add("esophagus", Tissue::muscle, tube(spline(n)), hu(12));
     }
-    // Trachea (outer wall incl. rings) and its lumen; posterior membranous wall flat [K].
+    // Trachea (outer wall incl. rings) and its lumen, elliptical in section (the flat posterior
+    // membranous wall [K] is not modelled).
     {
       std::vector<TubeNode> outer, lumen;
       for (double z = -75; z <= cricoid_low() + 3; z += 4) {
@@ -708,9 +706,6 @@ private:
         outer.push_back({c, 0.5 * trachea_cor_, 0.5 * trachea_sag_, Vec3::UnitX()});
         lumen.push_back({c, 0.5 * trachea_cor_ - 2.0, 0.5 * trachea_sag_ - 2.0, Vec3::UnitX()});
       }
-      trachea_ = outer;
-      ShapePtr flat_back = half_space(Vec3(0, 0, 0), Vec3(0, 1, 0));
-      (void)flat_back;
       add("trachea", Tissue::mucosa, tube(spline(outer)), hu(13));
       add("trachea", Tissue::air, tube(spline(lumen)));
     }
@@ -775,7 +770,6 @@ private:
         Vec3 back_bot = Vec3(0, y_apex, z_bot) + u * (len - 1.5);
         parts.push_back(tube({back_top, back_top + Vec3(0, 2, 13)}, 1.8));
         parts.push_back(tube({back_bot, back_bot + Vec3(-s * 1.5, 1, -7)}, 1.8));
-        horn_tip_[s > 0 ? 0 : 1] = back_top + Vec3(0, 2, 13);
       }
       ShapePtr cart = subtract(unite(parts), ellipsoid(Vec3(0, y_apex, z_top + 1), Vec3(5, 6, 6)));
       add("thyroid_cartilage", Tissue::cartilage, cart, hu(15));
@@ -910,10 +904,7 @@ private:
       double ang = k * 16 * kDeg;
       front.push_back({Vec3(13 * std::sin(ang), yd - 9.5 * std::cos(ang), z), 5.5, 3.0, Vec3::UnitZ()});
       back.push_back(
-          {Vec3(16 * std::sin(ang), yd + 19 + 14 * (1 - std::cos(ang)) * 0 + 12 * std::cos(ang), z - 1),
-           4.5,
-           3.0,
-           Vec3::UnitZ()});
+          {Vec3(16 * std::sin(ang), yd + 19 + 12 * std::cos(ang), z - 1), 4.5, 3.0, Vec3::UnitZ()});
     }
     parts.push_back(tube(spline(front)));
     parts.push_back(tube(spline(back)));
@@ -1266,7 +1257,7 @@ private:
         auto j = node_at_z(ijv_[si], z);
         if (!c || !j)
           continue;
-        vagus.push_back(groove_point(*c, *j, s, 1.3));
+        vagus.push_back(groove_point(*c, *j, 1.3));
       }
       // Below the IJV: behind the brachiocephalic vein; the right crosses in front of the
       // subclavian artery, the left runs between the CCA and the subclavian artery [K].
@@ -1313,7 +1304,7 @@ private:
         // Non-recurrent inferior laryngeal nerve with an aberrant right subclavian artery: leaves
         // the vagus near the laryngotracheal junction and runs medially to the larynx (Henry et al.
         // 2017 PeerJ 5:e3012).
-        Vec3 from = groove_point(*node_at_z(carotid_[si], zl + 10), *node_at_z(ijv_[si], zl + 10), s, 1.3);
+        Vec3 from = groove_point(*node_at_z(carotid_[si], zl + 10), *node_at_z(ijv_[si], zl + 10), 1.3);
         rln.push_back(from);
         rln.push_back(0.5 * (from + entry) + Vec3(0, 2, -3));
         rln.push_back(entry);
@@ -1416,7 +1407,7 @@ private:
 
   //! Point touching both vessels (radii + nerve radius) on the posterior side of the line between
   //! their centres (circle–circle intersection in the axial plane).
-  static Vec3 groove_point(const TubeNode& artery, const TubeNode& vein, int s, double nerve_r) {
+  static Vec3 groove_point(const TubeNode& artery, const TubeNode& vein, double nerve_r) {
     Vec3 c = artery.centre, j = vein.centre;
     double z = c.z();
     Eigen::Vector2d a(c.x(), c.y()), b(j.x(), j.y());
@@ -1437,7 +1428,6 @@ private:
       double h = std::sqrt(std::max(0.0, ra * ra - x * x));
       p = a + u * x + perp * h;
     }
-    (void)s;
     return {p.x(), p.y(), z};
   }
 
@@ -1508,10 +1498,9 @@ private:
   Vec3 prominence_ = Vec3::Zero(), bct_top_ = Vec3::Zero();
   std::vector<LoftSection> body_sections_;
   std::vector<TubeNode> asm_[2], prevert_[2], scm_[2], carotid_[2], ijv_[2], eca_[2], subclavian_[2];
-  std::vector<TubeNode> oesophagus_, trachea_;
   std::vector<ShapePtr> thyroid_parts_;
   std::tuple<Vec3, Vec3, Mat3> lobes_[2];
-  Vec3 bifurcation_[2], horn_tip_[2], gonion_[2];
+  Vec3 bifurcation_[2], gonion_[2];
   ShapePtr brain_, sinus_[2], body_inner_;
 };
 
