@@ -5,6 +5,9 @@
 #include "phantom/phantom.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
 #include <numbers>
 #include <optional>
 #include <string>
@@ -54,5 +57,51 @@ std::vector<Vec3> centres(const std::vector<TubeNode>& nodes);
 std::vector<Vec3> resample(const std::vector<Vec3>& line, double step);
 //! Node of a z-monotonic tube at height z (linear between nodes); nullopt outside its z range.
 std::optional<TubeNode> node_at_z(const std::vector<TubeNode>& nodes, double z);
+
+// ------------------------------------------------------------------------------------------------
+// The drawn anatomy (model_parameters.cpp)
+
+//! Slow smooth wander of a vessel (tortuosity): two sinusoids per axis, amplitude in mm.
+struct Wander {
+  double ax[2]{}, ay[2]{}, wave[2]{100, 60}, phase[4]{};
+  Vec3 at(double t) const {
+    double x = 0, y = 0;
+    for (int i = 0; i < 2; ++i) {
+      x += ax[i] * std::sin(2 * std::numbers::pi * t / wave[i] + phase[i]);
+      y += ay[i] * std::sin(2 * std::numbers::pi * t / wave[i] + phase[2 + i]);
+    }
+    return {x, y, 0};
+  }
+};
+
+//! Every random number of one neck (sources where they are drawn). Per-side arrays: 0 left, 1 right.
+struct NeckParameters {
+  double scale_xy = 1, scale_z = 1, neck_width = 1, neck_depth = 1, fat_mm = 6, lordosis = 0.0011;
+  std::array<double, 8> body_height_jitter{}; //!< T2, T1, C7 … C2
+  std::array<double, 8> disc{};               //!< disc heights (mm), same order
+  double bif_right_offset = 0, bif_left_minus_right = 0;
+  double cca_r[2]{}, ica_r[2]{}, ijv_a[2]{}, ijv_flat[2]{}, ijv_gap[2]{};
+  bool right_ijv_dominant = true;
+  double trachea_cor = 19, trachea_sag = 18, oes_a = 10, oes_b = 5.5;
+  double lobe_len[2]{}, lobe_width[2]{}, lobe_depth[2]{}, isthmus_mm = 4.5, lamina_half_angle = 0.8;
+  double tilt_deg = 0, flex_deg = 0, twist_deg = 0;
+  std::array<Wander, 2> wander{};
+  std::array<double, 16> jitter_draws{};
+  std::array<double, 24> hu_draws{};
+
+  //! A standard-normal position jitter (clamped to ±2.5), one per use site i.
+  double jitter(size_t i) const { return jitter_draws[i % jitter_draws.size()]; }
+  //! A structure's HU offset, one per use site i.
+  float hu(size_t i) const { return float(hu_draws[i % hu_draws.size()]); }
+};
+
+//! Draw the parameters of the neck for a seed (the only use of the seed in the model).
+NeckParameters draw_neck_parameters(uint64_t seed);
+//! The parameters recorded in truth.json ("parameters").
+nlohmann::json parameters_json(const NeckParameters& p, bool aberrant_right_subclavian);
+//! Canonical → patient LPS: size and head posture.
+Warp patient_warp(const NeckParameters& p);
+//! The region the grid covers (actual LPS).
+Box field_of_view(const NeckParameters& p);
 
 } // namespace nervemap::phantom::detail

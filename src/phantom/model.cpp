@@ -21,25 +21,14 @@ struct Vertebra {
   double mid() const { return 0.5 * (lo + hi); }
 };
 
-//! Slow smooth wander of a vessel (tortuosity): two sinusoids per axis, amplitude in mm.
-struct Wander {
-  double ax[2]{}, ay[2]{}, wave[2]{100, 60}, phase[4]{};
-  Vec3 at(double t) const {
-    double x = 0, y = 0;
-    for (int i = 0; i < 2; ++i) {
-      x += ax[i] * std::sin(2 * std::numbers::pi * t / wave[i] + phase[i]);
-      y += ay[i] * std::sin(2 * std::numbers::pi * t / wave[i] + phase[2 + i]);
-    }
-    return {x, y, 0};
-  }
-};
-
 class NeckBuilder {
 public:
-  NeckBuilder(const Options& o, Model& m) : options_(o), model_(m), rng_(o.seed) {}
+  NeckBuilder(const Options& o, Model& m) : options_(o), model_(m), p_(draw_neck_parameters(o.seed)) {}
 
   void build() {
-    draw_parameters();
+    model_.parameters = parameters_json(p_, options_.aberrant_right_subclavian);
+    model_.warp = patient_warp(p_);
+    model_.fov = field_of_view(p_);
     build_spine_levels();
     body_outline();
     posterior_and_shoulder_muscles();
@@ -58,117 +47,6 @@ public:
   }
 
 private:
-  // ------------------------------------------------------------------------------------------
-  // Parameters (all random draws happen here, in one fixed order)
-  void draw_parameters() {
-    auto& p = model_.parameters;
-    // Body size: adult neck circumference 36–40 cm (men) / 31–35 cm (women) (Ben-Noun, Sohar, Laor
-    // 2001 Obes Res 9:470); the canonical neck is a man's (~120 × 116 mm at C6, circumference ~37 cm).
-    scale_xy_ = rng_.normal(1.0, 0.04, 0.9, 1.1);
-    scale_z_ = rng_.normal(1.0, 0.035, 0.92, 1.08);
-    neck_width_ = rng_.normal(1.0, 0.03, 0.93, 1.07);
-    neck_depth_ = rng_.normal(1.0, 0.03, 0.93, 1.07);
-    fat_mm_ = rng_.uniform(4.0, 9.0); // subcutaneous fat of the neck [K]
-    // Cervical lordosis: bodies of C4–C5 a few mm anterior of C2 and T1 [K].
-    lordosis_ = rng_.normal(0.0011, 0.00025, 0.0005, 0.0017);
-    // Vertebral body heights ~14–15 mm (C3–C7) with ~5 mm discs (Panjabi et al. 1991 Spine 16:861;
-    // Gilad & Nissan 1985 J Anat 143:115); T1 ~17 mm, T2 ~19 mm [K].
-    for (double& h : body_height_jitter_)
-      h = rng_.normal(0.0, 0.6, -1.5, 1.5);
-    for (double& d : disc_)
-      d = rng_.normal(5.0, 0.4, 4.0, 6.0);
-    // Carotid bifurcation: most often at C3 / C3–C4, 1.6 ± 1.2 cm above the upper border of the
-    // thyroid laminae (Mirjalili et al. 2012 Clin Anat 25:851); the left on average higher than the
-    // right (Griepp et al. 2021 Comput Math Methods Med, 11.4 mm in cadavers). Drawn relative to the
-    // C3/C4 disc and clamped to C3–C5 below.
-    bif_right_offset_ = rng_.normal(-2.0, 4.0, -12.0, 8.0);
-    bif_left_minus_right_ = rng_.normal(6.0, 4.0, -4.0, 14.0);
-    // CCA diameter 6.52 ± 0.98 mm (men), ICA 5.11 ± 0.87 mm (Krejza et al. 2006 Stroke 37:1103).
-    double cca = rng_.normal(6.4, 0.5, 5.3, 7.6), ica = rng_.normal(5.0, 0.45, 4.1, 5.9);
-    for (int i = 0; i < 2; ++i) {
-      cca_r_[i] = 0.5 * cca * rng_.normal(1.0, 0.04, 0.92, 1.08);
-      ica_r_[i] = 0.5 * ica * rng_.normal(1.0, 0.04, 0.92, 1.08);
-    }
-    // IJV: right dominant in 72 % (Bos et al. 2016 J Clin Anesth 32:65); CT diameters right 17 ± 5,
-    // left 14 ± 5 mm (Tartière et al. 2009 Crit Care 13:R197, doi 10.1186/cc8200). Oval section.
-    right_ijv_dominant_ = rng_.chance(0.72);
-    double dom = rng_.normal(16.0, 1.8, 12.5, 20.0), minor = dom * rng_.uniform(0.7, 0.95);
-    ijv_a_[0] = 0.5 * (right_ijv_dominant_ ? minor : dom); // index 0 = left, 1 = right
-    ijv_a_[1] = 0.5 * (right_ijv_dominant_ ? dom : minor);
-    for (int i = 0; i < 2; ++i)
-      ijv_flat_[i] = rng_.uniform(0.62, 0.8);
-    ijv_gap_[0] = rng_.uniform(0.8, 2.5);
-    ijv_gap_[1] = rng_.uniform(0.8, 2.5);
-    // Trachea coronal diameter 13–25 mm in men (Breatnach, Abbott, Fraser 1984 AJR 142:903);
-    // sagittal slightly smaller; wall ~2 mm [K].
-    trachea_cor_ = rng_.normal(19.0, 1.6, 15.0, 23.0);
-    trachea_sag_ = trachea_cor_ * rng_.normal(0.93, 0.04, 0.85, 1.02);
-    // Oesophagus: AP ≤ 16 mm and lateral ≤ 24 mm are normal (Schmalfuss, Mancuso, Tart 2000
-    // Radiology 214:237); collapsed, ~20 × 11 mm.
-    oes_a_ = 0.5 * rng_.normal(20.0, 1.5, 17.0, 23.0);
-    oes_b_ = 0.5 * rng_.normal(11.0, 1.0, 9.0, 14.0);
-    // Thyroid lobe 40–60 mm long, 13–18 mm thick, transverse ~15–17 mm; isthmus ≤ 4–5 mm thick
-    // (Hegedüs 2001 Endocrinol Metab Clin North Am 30:339; normal volume 10–20 ml).
-    double lobe_len = rng_.normal(50.0, 3.5, 42.0, 58.0);
-    for (int i = 0; i < 2; ++i) {
-      double f = rng_.normal(1.0, 0.05, 0.88, 1.12);
-      lobe_len_[i] = lobe_len * f;
-      lobe_width_[i] = rng_.normal(16.5, 1.3, 13.0, 20.0) * f;
-      lobe_depth_[i] = rng_.normal(16.0, 1.2, 13.0, 19.0) * f;
-    }
-    isthmus_mm_ = rng_.normal(4.5, 0.6, 3.0, 6.0);
-    // Thyroid cartilage laminae meet at ~90° in men, ~120° in women [K].
-    lamina_half_angle_ = rng_.normal(47.0, 4.0, 40.0, 60.0) * kDeg;
-    // Head posture on the table: small lateral tilt, flexion and rotation [K: positioning].
-    tilt_deg_ = rng_.normal(0.0, 2.5, -6.0, 6.0);
-    flex_deg_ = rng_.normal(0.0, 2.0, -5.0, 5.0);
-    twist_deg_ = rng_.normal(0.0, 3.0, -7.0, 7.0);
-    for (auto& w : wander_) {
-      for (int i = 0; i < 2; ++i) {
-        w.ax[i] = rng_.normal(0.0, 0.9, -2.0, 2.0);
-        w.ay[i] = rng_.normal(0.0, 0.9, -2.0, 2.0);
-        w.wave[i] = i == 0 ? rng_.uniform(80, 140) : rng_.uniform(40, 70);
-      }
-      for (double& ph : w.phase)
-        ph = rng_.uniform(0, 2 * std::numbers::pi);
-    }
-    for (double& j : jitter_)
-      j = rng_.normal(0.0, 1.0, -2.5, 2.5);
-    for (double& h : hu_jitter_)
-      h = rng_.normal(0.0, 3.0, -7.0, 7.0); // per-structure HU variation, kept inside the tissue ranges
-
-    p["scale_xy"] = scale_xy_;
-    p["scale_z"] = scale_z_;
-    p["subcutaneous_fat_mm"] = fat_mm_;
-    p["lordosis_per_mm2"] = lordosis_;
-    p["cca_diameter_mm"] = {{"left", 2 * cca_r_[0]}, {"right", 2 * cca_r_[1]}};
-    p["ica_diameter_mm"] = {{"left", 2 * ica_r_[0]}, {"right", 2 * ica_r_[1]}};
-    p["ijv_lateral_diameter_mm"] = {{"left", 2 * ijv_a_[0]}, {"right", 2 * ijv_a_[1]}};
-    p["trachea_diameter_mm"] = {{"coronal", trachea_cor_}, {"sagittal", trachea_sag_}};
-    p["thyroid_lobe_mm"] = {{"left", {lobe_len_[0], lobe_width_[0], lobe_depth_[0]}},
-                            {"right", {lobe_len_[1], lobe_width_[1], lobe_depth_[1]}}};
-    p["thyroid_isthmus_mm"] = isthmus_mm_;
-    p["head_tilt_deg"] = tilt_deg_;
-    p["head_flexion_deg"] = flex_deg_;
-    p["head_rotation_deg"] = twist_deg_;
-    p["aberrant_right_subclavian"] = options_.aberrant_right_subclavian;
-
-    Warp& w = model_.warp;
-    w.scale_xy = scale_xy_;
-    w.scale_z = scale_z_;
-    w.pivot_z = 30 * scale_z_;
-    double h = (kFovTop - 30) * scale_z_;
-    w.bend_lateral = std::tan(tilt_deg_ * kDeg) / (2 * h);
-    w.bend_sagittal = std::tan(flex_deg_ * kDeg) / (2 * h);
-    w.twist_rad_per_mm = twist_deg_ * kDeg / h;
-    w.twist_limit_mm = h;
-    model_.fov.lo = Vec3(-125, -110, kFovBottom * scale_z_);
-    model_.fov.hi = Vec3(125, 115, kFovTop * scale_z_);
-  }
-
-  double jitter(size_t i) const { return jitter_[i % jitter_.size()]; }
-  float hu(size_t i) const { return float(hu_jitter_[i % hu_jitter_.size()]); }
-
   void add(const std::string& structure, Tissue t, ShapePtr shape, float hu_offset = 0) {
     model_.parts.push_back({structure, t, std::move(shape), hu_offset});
   }
@@ -176,7 +54,8 @@ private:
   // ------------------------------------------------------------------------------------------
   // Vertebral levels and the spine's sagittal curve
   void build_spine_levels() {
-    // Nominal body heights (mm) from T2 to C2 (C2: body below the dens); see draw_parameters().
+    // Nominal body heights (mm) from T2 to C2 (C2: body below the dens), varied by the draws in
+    // model_parameters.cpp (sources there).
     struct Nominal {
       const char* name;
       double height, width, depth;
@@ -198,16 +77,16 @@ private:
       Vertebra t2{nominal[0].name, 0, 0, nominal[0].width, nominal[0].depth};
       Vertebra t1{nominal[1].name, 0, 0, nominal[1].width, nominal[1].depth};
       t1.hi = 0;
-      t1.lo = -(nominal[1].height + body_height_jitter_[1]);
-      t2.hi = t1.lo - disc_[0];
-      t2.lo = t2.hi - (nominal[0].height + body_height_jitter_[0]);
+      t1.lo = -(nominal[1].height + p_.body_height_jitter[1]);
+      t2.hi = t1.lo - p_.disc[0];
+      t2.lo = t2.hi - (nominal[0].height + p_.body_height_jitter[0]);
       vertebrae_.push_back(t2);
       vertebrae_.push_back(t1);
     }
     for (int i = 2; i < 8; ++i) {
       Vertebra v{nominal[i].name, 0, 0, nominal[i].width, nominal[i].depth};
-      v.lo = top + disc_[i - 1];
-      v.hi = v.lo + nominal[i].height + body_height_jitter_[i];
+      v.lo = top + p_.disc[i - 1];
+      v.hi = v.lo + nominal[i].height + p_.body_height_jitter[i];
       top = v.hi;
       vertebrae_.push_back(v);
     }
@@ -229,7 +108,7 @@ private:
   double c1_mid() const { return 0.5 * (c1_lo_ + c1_hi_); }
   double c5_mid() const { return vert("C5").mid(); }
   //! Centre of the vertebral body column (y) at height z: lordotic curve, apex at C5.
-  double y_body(double z) const { return 7.0 + lordosis_ * (z - c5_mid()) * (z - c5_mid()); }
+  double y_body(double z) const { return 7.0 + p_.lordosis * (z - c5_mid()) * (z - c5_mid()); }
   double body_depth(double z) const {
     if (z >= c2_->lo)
       return 15;
@@ -251,9 +130,9 @@ private:
   //! Centre of the airway (trachea, subglottis, larynx) in y; x = 0.
   double y_airway(double z) const {
     double zz = std::min(z, 80.0);
-    return y_spine_front(zz) - retro_oes_gap(zz) - 2 * oes_b_ - 0.5 - 0.5 * trachea_sag_;
+    return y_spine_front(zz) - retro_oes_gap(zz) - 2 * p_.oes_b - 0.5 - 0.5 * p_.trachea_sag;
   }
-  double y_oesophagus(double z) const { return y_spine_front(z) - retro_oes_gap(z) - oes_b_; }
+  double y_oesophagus(double z) const { return y_spine_front(z) - retro_oes_gap(z) - p_.oes_b; }
   double cricoid_low() const { return vert("C6").mid() + 1; }
 
   // ------------------------------------------------------------------------------------------
@@ -279,16 +158,16 @@ private:
                           {210, 12, 73, 82, 2.2}};
     std::vector<LoftSection> loft_sections;
     for (const auto& s : sections)
-      loft_sections.push_back({s.z, 0, s.cy, s.a * neck_width_, s.b * neck_depth_, s.n});
+      loft_sections.push_back({s.z, 0, s.cy, s.a * p_.neck_width, s.b * p_.neck_depth, s.n});
     body_sections_ = loft_sections;
     // The lower face and jaw in front of the neck (chin to maxilla) [K].
-    ShapePtr face =
-        ellipsoid(Vec3(0, -32, 118), Vec3(62 * neck_width_, 68 * neck_depth_, 31), Mat3::Identity(), 2.2, 3);
+    ShapePtr face = ellipsoid(
+        Vec3(0, -32, 118), Vec3(62 * p_.neck_width, 68 * p_.neck_depth, 31), Mat3::Identity(), 2.2, 3);
     ShapePtr body = unite({loft(loft_sections), face});
     add("", Tissue::skin, body);
     std::vector<LoftSection> inner = loft_sections;
     for (auto& s : inner)
-      s.a -= fat_mm_ + 2, s.b -= fat_mm_ + 2;
+      s.a -= p_.fat_mm + 2, s.b -= p_.fat_mm + 2;
     body_inner_ = loft(inner);
   }
 
@@ -334,7 +213,7 @@ private:
     std::vector<LoftSection> sections;
     for (double z = -70; z <= 168; z += 6) {
       double yb = y_body(std::min(z, c1_mid()));
-      double front = yb + 6, back = under_skin(z, -90, fat_mm_ + 7).y();
+      double front = yb + 6, back = under_skin(z, -90, p_.fat_mm + 7).y();
       double half_w = z > 0 ? 40 : 40 + 1.2 * (-z);
       sections.push_back({z, 0, 0.5 * (front + back), std::min(half_w, 95.0), 0.5 * (back - front), 2.6});
     }
@@ -350,7 +229,7 @@ private:
     for (int s : {-1, 1}) {
       std::vector<TubeNode> strap;
       for (double z = -40; z <= 80; z += 10) {
-        double depth_front = 0.5 * trachea_sag_ + (z < 34 ? isthmus_mm_ + 3.0 : 9.0);
+        double depth_front = 0.5 * p_.trachea_sag + (z < 34 ? p_.isthmus_mm + 3.0 : 9.0);
         strap.push_back({Vec3(s * 11, y_airway(z) - depth_front - 2.5, z), 9, 2.3, Vec3::UnitX()});
       }
       add("", Tissue::muscle, tube(spline(strap)));
@@ -375,7 +254,7 @@ private:
             // shoulder below C7.
             double lateral = z > 10 ? 30 + 0.08 * (165 - z) : std::min(75.0, 42.4 + 1.2 * (10 - z));
             double thick = z > 120 ? 4 : 6.5;
-            double depth = fat_mm_ + thick * 0.5 + 0.5;
+            double depth = p_.fat_mm + thick * 0.5 + 0.5;
             double a0 = 3 + (lateral - 3) * k / kStrips, a1 = 3 + (lateral - 3) * (k + 1) / kStrips;
             Vec3 p0 = under_skin(z, s > 0 ? -90 + a0 : -90 - a0, depth),
                  p1 = under_skin(z, s > 0 ? -90 + a1 : -90 - a1, depth);
@@ -384,7 +263,7 @@ private:
           }
           strips.push_back(tube(spline(sheet, 3.0)));
         }
-        add(sided("trapezius", s), Tissue::muscle, unite(strips), hu(1));
+        add(sided("trapezius", s), Tissue::muscle, unite(strips), p_.hu(1));
       }
       // Levator scapulae: C1–C4 transverse processes → superior angle of the scapula [K].
       {
@@ -397,7 +276,7 @@ private:
         c.push_back({Vec3(s * 52, 40, 10), 11, 6, Vec3(1, 1, 0)});
         c.push_back({Vec3(s * 74, 60, -22), 10, 6, Vec3(1, 1, 0)});
         c.push_back({Vec3(s * 80, 66, -45), 8, 5, Vec3(1, 1, 0)});
-        add(sided("levator_scapulae", s), Tissue::muscle, tube(spline(c)), hu(2));
+        add(sided("levator_scapulae", s), Tissue::muscle, tube(spline(c)), p_.hu(2));
       }
       // Middle scalene: C2–C7 posterior tubercles → first rib behind the subclavian groove [K].
       {
@@ -407,7 +286,7 @@ private:
               {Vec3(s * (30 + 0.1 * (112 - z)), y_body(z) + 10, z), 6 + 0.04 * (112 - z), 5, Vec3(0, 1, 0)});
         c.push_back({Vec3(s * 46, y_body(0) + 2, -2), 9, 6, Vec3(0, 1, 0)});
         c.push_back({Vec3(s * 54, 4, -16), 8, 5, Vec3(0, 1, 0)});
-        add(sided("middle_scalene", s), Tissue::muscle, tube(spline(c)), hu(3));
+        add(sided("middle_scalene", s), Tissue::muscle, tube(spline(c)), p_.hu(3));
       }
       // Anterior scalene: anterior tubercles C3–C6 → scalene tubercle of the first rib; the
       // subclavian artery passes behind it, the vein in front [K].
@@ -419,7 +298,7 @@ private:
         c.push_back({Vec3(s * 39, -16, -10), 6, 5, Vec3(1, 0, 0)});
         c.push_back({Vec3(s * 44, -24, -24), 5.5, 4.5, Vec3(1, 0, 0)});
         asm_[si] = spline(c);
-        add(sided("anterior_scalene", s), Tissue::muscle, tube(asm_[si]), hu(4));
+        add(sided("anterior_scalene", s), Tissue::muscle, tube(asm_[si]), p_.hu(4));
       }
       // Prevertebral muscles (longus capitis/colli) on the front of the bodies; medial borders
       // 7.9 (C3), 10.1 (C4), 12.3 (C5), 13.8 mm (C6) apart (Ebraheim et al. 2000 Spine 25:1603).
@@ -438,7 +317,7 @@ private:
           c.push_back({Vec3(s * x, y_spine_front(z) - b + 1.0, z), a, b, Vec3::UnitX()});
         }
         prevert_[si] = spline(c);
-        add(sided("prevertebral", s), Tissue::muscle, tube(prevert_[si]), hu(5));
+        add(sided("prevertebral", s), Tissue::muscle, tube(prevert_[si]), p_.hu(5));
       }
       // Sternocleidomastoid: mastoid → manubrium/clavicle, a flat band under the subcutaneous
       // fat, superficial to the carotid sheath (~8–10 mm thick, 15–35 mm wide) [K].
@@ -459,12 +338,12 @@ private:
         std::vector<TubeNode> c;
         for (const auto& k : knots) {
           double angle = s > 0 ? k.angle : 180 - k.angle;
-          Vec3 centre = under_skin(k.z, angle, fat_mm_ + k.b + 0.5);
+          Vec3 centre = under_skin(k.z, angle, p_.fat_mm + k.b + 0.5);
           Vec3 tangent(std::sin(angle * kDeg), std::cos(angle * kDeg), 0); // along the skin
           c.push_back({centre, k.a, k.b, tangent});
         }
         scm_[si] = spline(c);
-        add(sided("sternocleidomastoid", s), Tissue::muscle, tube(scm_[si]), hu(6));
+        add(sided("sternocleidomastoid", s), Tissue::muscle, tube(scm_[si]), p_.hu(6));
       }
       // Digastric: mastoid notch → intermediate tendon at the hyoid → digastric fossa [K].
       {
@@ -474,7 +353,7 @@ private:
                                 {Vec3(s * 15, y_airway(80) - 15, 85), 2.8, 2.8, Vec3::UnitX()},
                                 {Vec3(s * 11, -58, 89), 4, 4, Vec3::UnitX()},
                                 {Vec3(s * 7, -76, 97), 3.5, 3.5, Vec3::UnitX()}};
-        add(sided("digastric", s), Tissue::muscle, tube(spline(c)), hu(7));
+        add(sided("digastric", s), Tissue::muscle, tube(spline(c)), p_.hu(7));
       }
     }
   }
@@ -500,7 +379,7 @@ private:
       // The lowest part (cricopharyngeus) rings the oesophageal verge.
       ShapePtr ring = subtract(tube(spline(outer)), tube(spline(inner)));
       ShapePtr back = half_space(Vec3(0, y_airway(50) + 3, 0), Vec3(0, -1, 0));
-      add("inferior_pharyngeal_constrictor", Tissue::muscle, intersect(ring, back), hu(8));
+      add("inferior_pharyngeal_constrictor", Tissue::muscle, intersect(ring, back), p_.hu(8));
       add("", Tissue::mucosa, tube(spline(inner)));
       // Piriform sinuses: small air pockets either side of the larynx [K].
       for (int s : {-1, 1})
@@ -531,24 +410,24 @@ private:
       // Parotid: behind and over the mandibular ramus, in front of the mastoid/SCM, ~15–30 ml [K].
       add(sided("parotid_gland", s),
           Tissue::parotid,
-          ellipsoid(Vec3(s * 47, -8 + jitter(1), 126), Vec3(11.5, 16, 24), rotation_x(-0.15)),
-          hu(9));
+          ellipsoid(Vec3(s * 47, -8 + p_.jitter(1), 126), Vec3(11.5, 16, 24), rotation_x(-0.15)),
+          p_.hu(9));
       // Submandibular gland below the posterior mandibular body, ~7–10 ml [K].
       add(sided("submandibular_gland", s),
           Tissue::submandibular,
-          ellipsoid(Vec3(s * 31, -40 + jitter(2), 95), Vec3(11, 14, 10), rotation_z(s * 0.4)),
-          hu(10));
+          ellipsoid(Vec3(s * 31, -40 + p_.jitter(2), 95), Vec3(11, 14, 10), rotation_z(s * 0.4)),
+          p_.hu(10));
       // Thyroid lobe beside the trachea and lower larynx, upper pole at the thyroid cartilage's
-      // oblique line (C5), lower pole at ~C7–T1; upper pole tilted lateral and back [K; sizes in
-      // draw_parameters()].
-      double zc = 0.5 * (vert("C5").mid() + vert("C5").lo) + 4 - 0.5 * lobe_len_[si];
-      zc = std::max(zc, 0.5 * lobe_len_[si] + 1.0);
-      double a = 0.5 * lobe_width_[si], b = 0.5 * lobe_depth_[si], c = 0.5 * lobe_len_[si];
+      // oblique line (C5), lower pole at ~C7–T1; upper pole tilted lateral and back [K; sizes drawn in
+      // model_parameters.cpp].
+      double zc = 0.5 * (vert("C5").mid() + vert("C5").lo) + 4 - 0.5 * p_.lobe_len[si];
+      zc = std::max(zc, 0.5 * p_.lobe_len[si] + 1.0);
+      double a = 0.5 * p_.lobe_width[si], b = 0.5 * p_.lobe_depth[si], c = 0.5 * p_.lobe_len[si];
       // Beside the trachea, its medial surface against the trachea and cricoid (the trachea, subtracted
       // below, leaves it concave), reaching back toward the tracheo-oesophageal groove; the upper pole
       // leans laterally onto the outer surface of the thyroid cartilage lamina at the oblique line,
       // lateral to the inferior constrictor [K: Gray's Anatomy, thyroid gland relations].
-      Vec3 centre(s * (0.5 * trachea_cor_ + 0.85 * a), y_airway(zc) + 0.5, zc);
+      Vec3 centre(s * (0.5 * p_.trachea_cor + 0.85 * a), y_airway(zc) + 0.5, zc);
       Mat3 axes = rotation_y(s * 12 * kDeg) * rotation_x(-10 * kDeg);
       ShapePtr lobe = ellipsoid(centre, Vec3(a, b, c), axes);
       lobes_[si] = {centre, Vec3(a, b, c), axes};
@@ -558,21 +437,24 @@ private:
     {
       double z_isthmus = cricoid_low() - 14;
       std::vector<TubeNode> arc;
-      double r = 0.5 * trachea_sag_ + 0.5 * isthmus_mm_ + 0.8;
+      double r = 0.5 * p_.trachea_sag + 0.5 * p_.isthmus_mm + 0.8;
       for (int k = -4; k <= 4; ++k) {
         double ang = (90 + k * 15) * kDeg;
-        Vec3 c(std::cos(ang) * (0.5 * trachea_cor_ + 0.5 * isthmus_mm_ + 0.8),
+        Vec3 c(std::cos(ang) * (0.5 * p_.trachea_cor + 0.5 * p_.isthmus_mm + 0.8),
                y_airway(z_isthmus) - std::sin(ang) * r,
                z_isthmus);
-        arc.push_back({c, 6.5, 0.5 * isthmus_mm_, Vec3::UnitZ()});
+        arc.push_back({c, 6.5, 0.5 * p_.isthmus_mm, Vec3::UnitZ()});
       }
       thyroid_parts_.push_back(tube(spline(arc)));
     }
     std::vector<TubeNode> trachea_cut;
     for (double z = -20; z <= 80; z += 5)
       trachea_cut.push_back(
-          {Vec3(0, y_airway(z), z), 0.5 * trachea_cor_ + 1.2, 0.5 * trachea_sag_ + 1.2, Vec3::UnitX()});
-    add("thyroid_gland", Tissue::thyroid, subtract(unite(thyroid_parts_), tube(spline(trachea_cut))), hu(11));
+          {Vec3(0, y_airway(z), z), 0.5 * p_.trachea_cor + 1.2, 0.5 * p_.trachea_sag + 1.2, Vec3::UnitX()});
+    add("thyroid_gland",
+        Tissue::thyroid,
+        subtract(unite(thyroid_parts_), tube(spline(trachea_cut))),
+        p_.hu(11));
   }
 
   void lungs() {
@@ -591,9 +473,11 @@ private:
     {
       std::vector<TubeNode> n;
       for (double z = -75; z <= cricoid_low() + 2; z += 4)
-        n.push_back(
-            {Vec3(3.5 + 1.0 * smoothstep(40, -20, z), y_oesophagus(z), z), oes_a_, oes_b_, Vec3::UnitX()});
-      add("esophagus", Tissue::muscle, tube(spline(n)), hu(12));
+        n.push_back({Vec3(3.5 + 1.0 * smoothstep(40, -20, z), y_oesophagus(z), z),
+                     p_.oes_a,
+                     p_.oes_b,
+                     Vec3::UnitX()});
+      add("esophagus", Tissue::muscle, tube(spline(n)), p_.hu(12));
     }
     // Trachea (outer wall incl. rings) and its lumen, elliptical in section (the flat posterior
     // membranous wall [K] is not modelled).
@@ -601,10 +485,10 @@ private:
       std::vector<TubeNode> outer, lumen;
       for (double z = -75; z <= cricoid_low() + 3; z += 4) {
         Vec3 c(0, y_airway(z), z);
-        outer.push_back({c, 0.5 * trachea_cor_, 0.5 * trachea_sag_, Vec3::UnitX()});
-        lumen.push_back({c, 0.5 * trachea_cor_ - 2.0, 0.5 * trachea_sag_ - 2.0, Vec3::UnitX()});
+        outer.push_back({c, 0.5 * p_.trachea_cor, 0.5 * p_.trachea_sag, Vec3::UnitX()});
+        lumen.push_back({c, 0.5 * p_.trachea_cor - 2.0, 0.5 * p_.trachea_sag - 2.0, Vec3::UnitX()});
       }
-      add("trachea", Tissue::mucosa, tube(spline(outer)), hu(13));
+      add("trachea", Tissue::mucosa, tube(spline(outer)), p_.hu(13));
       add("trachea", Tissue::air, tube(spline(lumen)));
     }
     // Pharyngeal air (unlabelled).
@@ -615,7 +499,7 @@ private:
         double z, a, b, dy;
       };
       double zl = cricoid_low();
-      const K knots[] = {{zl - 1, 0.5 * trachea_cor_ - 2.0, 0.5 * trachea_sag_ - 2.0, 0},
+      const K knots[] = {{zl - 1, 0.5 * p_.trachea_cor - 2.0, 0.5 * p_.trachea_sag - 2.0, 0},
                          {zl + 8, 6.5, 7.5, -1},
                          {zl + 15, 3.5, 8.5, -2},
                          {zl + 19, 6.0, 9.0, -2},
@@ -636,15 +520,15 @@ private:
       std::vector<TubeNode> outer, inner;
       for (double z = zl - 1; z <= zl + 24; z += 3) {
         outer.push_back(
-            {Vec3(0, y_airway(z), z), 0.5 * trachea_cor_ + 2.8, 0.5 * trachea_sag_ + 3.5, Vec3::UnitX()});
+            {Vec3(0, y_airway(z), z), 0.5 * p_.trachea_cor + 2.8, 0.5 * p_.trachea_sag + 3.5, Vec3::UnitX()});
         inner.push_back(
-            {Vec3(0, y_airway(z), z), 0.5 * trachea_cor_ + 0.3, 0.5 * trachea_sag_ + 0.8, Vec3::UnitX()});
+            {Vec3(0, y_airway(z), z), 0.5 * p_.trachea_cor + 0.3, 0.5 * p_.trachea_sag + 0.8, Vec3::UnitX()});
       }
       ShapePtr ring = subtract(tube(spline(outer)), tube(spline(inner)));
-      double y_front = y_airway(zl) - 0.5 * trachea_sag_ - 3.5;
+      double y_front = y_airway(zl) - 0.5 * p_.trachea_sag - 3.5;
       ShapePtr slope = half_space(Vec3(0, y_front, zl + 7), Vec3(0, -0.75, 1));
       ShapePtr floor = half_space(Vec3(0, 0, zl), Vec3(0, 0, -1));
-      add("cricoid_cartilage", Tissue::cartilage, intersect(intersect(ring, slope), floor), hu(14));
+      add("cricoid_cartilage", Tissue::cartilage, intersect(intersect(ring, slope), floor), p_.hu(14));
     }
     // Thyroid cartilage: two laminae meeting in front at the laryngeal prominence; superior border
     // at C4–C5 (Mirjalili 2012), ~20 mm high, with superior and inferior horns [K].
@@ -656,7 +540,7 @@ private:
       std::vector<ShapePtr> parts;
       const double len = 30, half_thick = 1.3;
       for (int s : {-1, 1}) {
-        Vec3 u(s * std::sin(lamina_half_angle_), std::cos(lamina_half_angle_), 0);
+        Vec3 u(s * std::sin(p_.lamina_half_angle), std::cos(p_.lamina_half_angle), 0);
         Mat3 axes;
         axes.col(0) = u;
         axes.col(1) = Vec3(u.y(), -u.x(), 0) * s; // normal
@@ -670,7 +554,7 @@ private:
         parts.push_back(tube({back_bot, back_bot + Vec3(-s * 1.5, 1, -7)}, 1.8));
       }
       ShapePtr cart = subtract(unite(parts), ellipsoid(Vec3(0, y_apex, z_top + 1), Vec3(5, 6, 6)));
-      add("thyroid_cartilage", Tissue::cartilage, cart, hu(15));
+      add("thyroid_cartilage", Tissue::cartilage, cart, p_.hu(15));
     }
   }
 
@@ -922,8 +806,8 @@ private:
   // Vessels
   double bifurcation_z(int s) const {
     double disc = 0.5 * (vert("C3").lo + vert("C4").hi);
-    double right = disc + bif_right_offset_;
-    double z = s > 0 ? right + bif_left_minus_right_ : right;
+    double right = disc + p_.bif_right_offset;
+    double z = s > 0 ? right + p_.bif_left_minus_right : right;
     return std::clamp(z, vert("C5").lo + 3, vert("C3").hi - 3);
   }
 
@@ -946,8 +830,8 @@ private:
                          {60, 26, -10},
                          {zb, 26.5, -9}};
     std::vector<TubeNode> n;
-    const Wander& w = wander_[si];
-    double r_cca = cca_r_[si], r_ica = ica_r_[si];
+    const Wander& w = p_.wander[si];
+    double r_cca = p_.cca_r[si], r_ica = p_.ica_r[si];
     double z_start = -75;
     if (s < 0 && !options_.aberrant_right_subclavian)
       z_start = -30; // the right CCA arises from the brachiocephalic trunk
@@ -956,7 +840,7 @@ private:
         continue;
       if (k.z > zb + 1e-9)
         continue;
-      Vec3 c(s * (k.x + 0.6 * jitter(3 + si)), y_spine_front(k.z) + k.dy, k.z);
+      Vec3 c(s * (k.x + 0.6 * p_.jitter(3 + si)), y_spine_front(k.z) + k.dy, k.z);
       c += w.at(k.z) * smoothstep(-30, 0, k.z);
       n.push_back({c, r_cca, r_cca, Vec3::UnitX()});
     }
@@ -974,7 +858,7 @@ private:
     for (const auto& k : up) {
       if (k.z <= zb + 3)
         continue;
-      Vec3 c(s * (k.x + 0.6 * jitter(3 + si)), y_spine_front(std::min(k.z, c1_mid())) + k.dy, k.z);
+      Vec3 c(s * (k.x + 0.6 * p_.jitter(3 + si)), y_spine_front(std::min(k.z, c1_mid())) + k.dy, k.z);
       c += w.at(k.z);
       n.push_back({c, r_ica, r_ica, Vec3::UnitX()});
     }
@@ -986,7 +870,7 @@ private:
     // IJV lateral and slightly anterior to the CCA low in the neck, posterolateral to the ICA high
     // up, leaving the skull through the jugular foramen behind the carotid canal [K].
     std::vector<TubeNode> n;
-    double a = ijv_a_[si], b = a * ijv_flat_[si];
+    double a = p_.ijv_a[si], b = a * p_.ijv_flat[si];
     for (double z = -26; z <= kFovTop + 12; z += 4) {
       auto c = node_at_z(carotid, z);
       if (!c)
@@ -995,11 +879,11 @@ private:
       double aa = a, bb = b;
       if (z > c1_mid())
         aa *= 0.75, bb *= 0.85; // narrower at the jugular foramen
-      double x = std::abs(c->centre.x()) + c->a + ijv_gap_[si] + aa;
+      double x = std::abs(c->centre.x()) + c->a + p_.ijv_gap[si] + aa;
       // The IJV lies deep to the SCM: keep room for the subcutaneous fat and the muscle (~9 mm)
       // lateral to it; a tight neck makes the vein flatter rather than superficial.
       if (z > 0 && z < c1_mid()) {
-        double room = skin_x(z, c->centre.y() + dy) - fat_mm_ - 10.0;
+        double room = skin_x(z, c->centre.y() + dy) - p_.fat_mm - 10.0;
         if (x + aa > room) {
           double excess = x + aa - room;
           double shrink = std::min(excess, 0.4 * aa);
@@ -1020,11 +904,11 @@ private:
       const int si = s > 0 ? 0 : 1;
       carotid_[si] = carotid_nodes(s);
       ijv_[si] = ijv_nodes(s, carotid_[si]);
-      add(sided("internal_jugular_vein", s), Tissue::vein, tube(ijv_[si]), hu(16));
+      add(sided("internal_jugular_vein", s), Tissue::vein, tube(ijv_[si]), p_.hu(16));
       // Brachiocephalic veins: the right descends vertically, the left crosses obliquely in front
       // of the arch branches [K].
       Vec3 low = ijv_[si].front().centre;
-      std::vector<TubeNode> bcv{{low + Vec3(-s * 2, -2, 2), ijv_a_[si], ijv_a_[si] * 0.8, Vec3::UnitX()}};
+      std::vector<TubeNode> bcv{{low + Vec3(-s * 2, -2, 2), p_.ijv_a[si], p_.ijv_a[si] * 0.8, Vec3::UnitX()}};
       if (s < 0) {
         bcv.push_back({Vec3(-20, -30, -45), 8, 7, Vec3::UnitX()});
         bcv.push_back({Vec3(-18, -32, -80), 9, 8, Vec3::UnitX()});
@@ -1033,7 +917,7 @@ private:
         bcv.push_back({Vec3(0, -42, -55), 6.5, 5.5, Vec3::UnitX()});
         bcv.push_back({Vec3(-16, -36, -66), 7, 6, Vec3::UnitX()});
       }
-      add(sided("brachiocephalic_vein", s), Tissue::vein, tube(spline(bcv)), hu(17));
+      add(sided("brachiocephalic_vein", s), Tissue::vein, tube(spline(bcv)), p_.hu(17));
       // Subclavian vein in front of the anterior scalene, under the clavicle (unlabelled) [K].
       std::vector<TubeNode> sv{{low + Vec3(-s * 2, -2, 0), 5, 5, Vec3::UnitX()},
                                {Vec3(s * 48, -38, -30), 5.5, 5, Vec3::UnitX()},
@@ -1051,7 +935,7 @@ private:
       std::vector<TubeNode> bct{{Vec3(-1, y_airway(-80) - 10, -80), 6, 6, Vec3::UnitX()},
                                 {Vec3(-6, y_airway(-50) - 6, -50), 6, 6, Vec3::UnitX()},
                                 {bct_top_, 5.5, 5.5, Vec3::UnitX()}};
-      add("brachiocephalic_trunk", Tissue::artery, tube(spline(bct)), hu(18));
+      add("brachiocephalic_trunk", Tissue::artery, tube(spline(bct)), p_.hu(18));
     }
     // Carotids (computed in veins()); the ICA continues into the carotid canal.
     for (int s : {-1, 1}) {
@@ -1062,8 +946,8 @@ private:
         (n.centre.z() <= zb ? cca : ica).push_back(n);
       if (!ica.empty())
         cca.push_back(ica.front());
-      add(sided("common_carotid_artery", s), Tissue::artery, tube(cca), hu(19));
-      add(sided("internal_carotid_artery", s), Tissue::artery, tube(ica), hu(19));
+      add(sided("common_carotid_artery", s), Tissue::artery, tube(cca), p_.hu(19));
+      add(sided("internal_carotid_artery", s), Tissue::artery, tube(ica), p_.hu(19));
       bifurcation_[si] = cca.back().centre;
       // External carotid (unlabelled): anteromedial at its origin, then up into the parotid behind
       // the ramus [K].
@@ -1105,7 +989,7 @@ private:
       sa.push_back(node(Vec3(s * 100, -22, -40), 4.2));
       sa.push_back(node(Vec3(s * 135, -24, -50), 4.2));
       subclavian_[s > 0 ? 0 : 1] = spline(sa);
-      add(sided("subclavian_artery", s), Tissue::artery, tube(subclavian_[s > 0 ? 0 : 1]), hu(20));
+      add(sided("subclavian_artery", s), Tissue::artery, tube(subclavian_[s > 0 ? 0 : 1]), p_.hu(20));
       // Vertebral artery: first branch of the subclavian, into the C6 foramen transversarium, up
       // through the foramina, behind the atlas' lateral mass and into the foramen magnum [K].
       std::vector<TubeNode> va;
@@ -1173,13 +1057,13 @@ private:
       const double zl = cricoid_low();
       auto groove = [&](double z) {
         double xe = 3.5 + 1.0 * smoothstep(40, -20, z);
-        double x =
-            s > 0 ? std::max(0.5 * trachea_cor_ * 0.85, xe + oes_a_ * 0.55) : -(0.5 * trachea_cor_ * 0.85);
+        double x = s > 0 ? std::max(0.5 * p_.trachea_cor * 0.85, xe + p_.oes_a * 0.55)
+                         : -(0.5 * p_.trachea_cor * 0.85);
         if (s < 0)
-          x = std::min(x, xe - oes_a_ * 0.75);
-        return Vec3(x + s * 1.5, y_airway(z) + 0.5 * trachea_sag_ * 0.75, z);
+          x = std::min(x, xe - p_.oes_a * 0.75);
+        return Vec3(x + s * 1.5, y_airway(z) + 0.5 * p_.trachea_sag * 0.75, z);
       };
-      Vec3 entry(s * (0.5 * trachea_cor_ + 4.5), y_airway(zl + 6) + 10, zl + 6);
+      Vec3 entry(s * (0.5 * p_.trachea_cor + 4.5), y_airway(zl + 6) + 10, zl + 6);
       if (s > 0) {
         for (double z = kFovBottom - 15; z <= zl; z += 4)
           rln.push_back(groove(z));
@@ -1214,7 +1098,7 @@ private:
       // edge and ~18.4 mm at the cricoid top (Estrela et al. 2011 Braz J Otorhinolaryngol 77:249).
       {
         Vec3 ica = node_at_z(carotid_[si], bifurcation_z(s) + 18)->centre;
-        std::vector<Vec3> eb{ica + Vec3(-s * (ica_r_[si] + 3), 2, 0),
+        std::vector<Vec3> eb{ica + Vec3(-s * (p_.ica_r[si] + 3), 2, 0),
                              Vec3(s * 21, y_airway(hyoid_z_) + 7, hyoid_z_),
                              Vec3(s * 20.5, y_airway(thyroid_cartilage_top_) + 3, thyroid_cartilage_top_),
                              Vec3(s * 19.7, y_airway(zl + 10) - 2, zl + 10),
@@ -1235,7 +1119,7 @@ private:
           w = -w;
         Vec3 post_border = scm->centre + w * (scm->a + 1.5);
         std::vector<Vec3> san{ijv_c1 + Vec3(-s * 2, 4, 14),
-                              ijv_c1 + Vec3(s * (ijv_a_[si] + 2), 2, 0),
+                              ijv_c1 + Vec3(s * (p_.ijv_a[si] + 2), 2, 0),
                               node_at_z(scm_[si], 105)->centre + Vec3(-s * 9, 4, 0),
                               post_border,
                               Vec3(s * 56, y_body(45) + 34, 45),
@@ -1367,27 +1251,14 @@ private:
     l["hard_palate_z_mm"] = model_.warp.forward(Vec3(0, -54, hard_palate_z_)).z();
     nlohmann::json bodies = nlohmann::json::object();
     for (const auto& v : vertebrae_)
-      bodies[v.name] = {v.lo * scale_z_, v.hi * scale_z_};
+      bodies[v.name] = {v.lo * p_.scale_z, v.hi * p_.scale_z};
     l["vertebral_body_z_mm"] = bodies;
-    l["t1_body_top_z_mm"] = vert("T1").hi * scale_z_;
+    l["t1_body_top_z_mm"] = vert("T1").hi * p_.scale_z;
   }
 
   const Options& options_;
   Model& model_;
-  Rng rng_;
-
-  double scale_xy_ = 1, scale_z_ = 1, neck_width_ = 1, neck_depth_ = 1, fat_mm_ = 6, lordosis_ = 0.0011;
-  std::array<double, 8> body_height_jitter_{};
-  std::array<double, 8> disc_{};
-  double bif_right_offset_ = 0, bif_left_minus_right_ = 0;
-  double cca_r_[2]{}, ica_r_[2]{}, ijv_a_[2]{}, ijv_flat_[2]{}, ijv_gap_[2]{};
-  bool right_ijv_dominant_ = true;
-  double trachea_cor_ = 19, trachea_sag_ = 18, oes_a_ = 10, oes_b_ = 5.5;
-  double lobe_len_[2]{}, lobe_width_[2]{}, lobe_depth_[2]{}, isthmus_mm_ = 4.5, lamina_half_angle_ = 0.8;
-  double tilt_deg_ = 0, flex_deg_ = 0, twist_deg_ = 0;
-  std::array<Wander, 2> wander_{};
-  std::array<double, 16> jitter_{};
-  std::array<double, 24> hu_jitter_{};
+  const NeckParameters p_;
 
   std::vector<Vertebra> vertebrae_;
   const Vertebra* c2_ = nullptr;
