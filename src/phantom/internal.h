@@ -104,4 +104,72 @@ Warp patient_warp(const NeckParameters& p);
 //! The region the grid covers (actual LPS).
 Box field_of_view(const NeckParameters& p);
 
+// ------------------------------------------------------------------------------------------------
+// The frame (model_frame.cpp)
+
+struct Vertebra {
+  std::string name;            //!< TotalSegmentator class, e.g. "vertebrae_C5"
+  double lo = 0, hi = 0;       //!< body end plates (z)
+  double width = 0, depth = 0; //!< body transverse and sagittal diameters
+  double mid() const { return 0.5 * (lo + hi); }
+};
+
+//! One neck before anything is painted: its parameters and the reference geometry derived from
+//! them — the vertebral levels and the spine's sagittal curve, the airway and oesophagus axes in
+//! front of it, and the body outline — which every part is placed against.
+class NeckFrame {
+public:
+  NeckFrame(NeckParameters parameters, bool aberrant_right_subclavian);
+
+  // Levels
+  const std::vector<Vertebra>& vertebrae() const { return vertebrae_; } //!< T2, T1, C7 … C2
+  const Vertebra& vert(const std::string& short_name) const;            //!< "C5", "T1", …
+  const Vertebra& c2() const { return vertebrae_.back(); }
+  double dens_top() const { return dens_top_; }
+  double c1_lo() const { return c1_lo_; }
+  double c1_hi() const { return c1_hi_; }
+  double c1_mid() const { return 0.5 * (c1_lo_ + c1_hi_); }
+  double basion_z() const { return basion_z_; }
+  double c5_mid() const { return vert("C5").mid(); }
+  //! Lower border of the cricoid (the start of the oesophagus and trachea), at C6.
+  double cricoid_low() const { return vert("C6").mid() + 1; }
+
+  // Sagittal lines (y at height z; x = 0)
+  //! Centre of the vertebral body column: lordotic curve, apex at C5.
+  double y_body(double z) const { return 7.0 + p_.lordosis * (z - c5_mid()) * (z - c5_mid()); }
+  double body_depth(double z) const;
+  //! Anterior surface of the vertebral column.
+  double y_spine_front(double z) const { return y_body(z) - 0.5 * body_depth(z); }
+  //! Soft tissue between the oesophagus and the spine; an aberrant right subclavian artery runs there.
+  double retro_oes_gap(double z) const;
+  //! Centre of the airway (trachea, subglottis, larynx).
+  double y_airway(double z) const;
+  double y_oesophagus(double z) const;
+
+  // Body outline
+  const std::vector<LoftSection>& body_sections() const { return body_sections_; }
+  //! The body beneath the subcutaneous fat.
+  const ShapePtr& body_inner() const { return body_inner_; }
+  //! Axial section of the outline at height z (linear between its sections).
+  LoftSection outline_at(double z) const;
+  //! Lateral half-width of the outline at height z and antero-posterior position y.
+  double skin_x(double z, double y) const;
+  //! Point `depth` mm under the skin at height z and axial angle (degrees; 0 = patient left,
+  //! 90 = anterior, 180 = right, -90 = posterior).
+  Vec3 under_skin(double z, double angle_deg, double depth) const;
+
+protected:
+  const NeckParameters p_;
+
+private:
+  void stack_vertebrae();
+  void outline_sections();
+
+  bool aberrant_right_subclavian_ = false;
+  std::vector<Vertebra> vertebrae_;
+  double dens_top_ = 0, c1_lo_ = 0, c1_hi_ = 0, basion_z_ = 0;
+  std::vector<LoftSection> body_sections_;
+  ShapePtr body_inner_;
+};
+
 } // namespace nervemap::phantom::detail

@@ -14,22 +14,15 @@ namespace nervemap::phantom::detail {
 
 namespace {
 
-struct Vertebra {
-  std::string name;
-  double lo = 0, hi = 0;       //!< body end plates (z)
-  double width = 0, depth = 0; //!< body transverse and sagittal diameters
-  double mid() const { return 0.5 * (lo + hi); }
-};
-
-class NeckBuilder {
+class NeckBuilder : NeckFrame {
 public:
-  NeckBuilder(const Options& o, Model& m) : options_(o), model_(m), p_(draw_neck_parameters(o.seed)) {}
+  NeckBuilder(const Options& o, Model& m)
+      : NeckFrame(draw_neck_parameters(o.seed), o.aberrant_right_subclavian), options_(o), model_(m) {}
 
   void build() {
     model_.parameters = parameters_json(p_, options_.aberrant_right_subclavian);
     model_.warp = patient_warp(p_);
     model_.fov = field_of_view(p_);
-    build_spine_levels();
     body_outline();
     posterior_and_shoulder_muscles();
     labelled_muscles();
@@ -52,158 +45,13 @@ private:
   }
 
   // ------------------------------------------------------------------------------------------
-  // Vertebral levels and the spine's sagittal curve
-  void build_spine_levels() {
-    // Nominal body heights (mm) from T2 to C2 (C2: body below the dens), varied by the draws in
-    // model_parameters.cpp (sources there).
-    struct Nominal {
-      const char* name;
-      double height, width, depth;
-    };
-    // Widths/depths of the bodies (Panjabi et al. 1991 Spine 16:861: end plate widths ~15–20 mm
-    // growing caudally, depths ~15–17 mm) [thoracic: K].
-    const Nominal nominal[] = {{"vertebrae_T2", 19, 27, 20},
-                               {"vertebrae_T1", 17, 25, 18},
-                               {"vertebrae_C7", 15, 21, 17},
-                               {"vertebrae_C6", 14, 19.5, 16.5},
-                               {"vertebrae_C5", 14, 18, 16},
-                               {"vertebrae_C4", 14, 17, 15.5},
-                               {"vertebrae_C3", 14, 16, 15},
-                               {"vertebrae_C2", 21, 16, 15}};
-    // T1 top at z = 0; stack upward and downward.
-    double top = 0;
-    vertebrae_.clear();
-    {
-      Vertebra t2{nominal[0].name, 0, 0, nominal[0].width, nominal[0].depth};
-      Vertebra t1{nominal[1].name, 0, 0, nominal[1].width, nominal[1].depth};
-      t1.hi = 0;
-      t1.lo = -(nominal[1].height + p_.body_height_jitter[1]);
-      t2.hi = t1.lo - p_.disc[0];
-      t2.lo = t2.hi - (nominal[0].height + p_.body_height_jitter[0]);
-      vertebrae_.push_back(t2);
-      vertebrae_.push_back(t1);
-    }
-    for (int i = 2; i < 8; ++i) {
-      Vertebra v{nominal[i].name, 0, 0, nominal[i].width, nominal[i].depth};
-      v.lo = top + p_.disc[i - 1];
-      v.hi = v.lo + nominal[i].height + p_.body_height_jitter[i];
-      top = v.hi;
-      vertebrae_.push_back(v);
-    }
-    // C1: a ring around the dens, 4–5 mm above C2's body; the basion ~5 mm above the dens tip [K].
-    c2_ = &vertebrae_.back();
-    dens_top_ = c2_->hi + 16;
-    c1_lo_ = c2_->hi + 2;
-    c1_hi_ = dens_top_ + 1;
-    basion_z_ = dens_top_ + 5;
-    // The brachiocephalic trunk divides behind the right sternoclavicular joint [K].
-    bct_top_ = Vec3(-14, y_airway(-28) - 1, -28);
-  }
-  const Vertebra& vert(const std::string& short_name) const {
-    for (const auto& v : vertebrae_)
-      if (v.name == "vertebrae_" + short_name)
-        return v;
-    throw std::logic_error("unknown vertebra " + short_name);
-  }
-  double c1_mid() const { return 0.5 * (c1_lo_ + c1_hi_); }
-  double c5_mid() const { return vert("C5").mid(); }
-  //! Centre of the vertebral body column (y) at height z: lordotic curve, apex at C5.
-  double y_body(double z) const { return 7.0 + p_.lordosis * (z - c5_mid()) * (z - c5_mid()); }
-  double body_depth(double z) const {
-    if (z >= c2_->lo)
-      return 15;
-    double best = 16, dist = 1e9;
-    for (const auto& v : vertebrae_)
-      if (std::abs(v.mid() - z) < dist)
-        dist = std::abs(v.mid() - z), best = v.depth;
-    return best;
-  }
-  //! Anterior surface of the vertebral column.
-  double y_spine_front(double z) const { return y_body(z) - 0.5 * body_depth(z); }
-  //! Soft tissue between the oesophagus and the spine; an aberrant right subclavian artery runs there.
-  double retro_oes_gap(double z) const {
-    double gap = 2.5;
-    if (options_.aberrant_right_subclavian)
-      gap += 10.0 * smoothstep(-15, -32, z);
-    return gap;
-  }
-  //! Centre of the airway (trachea, subglottis, larynx) in y; x = 0.
-  double y_airway(double z) const {
-    double zz = std::min(z, 80.0);
-    return y_spine_front(zz) - retro_oes_gap(zz) - 2 * p_.oes_b - 0.5 - 0.5 * p_.trachea_sag;
-  }
-  double y_oesophagus(double z) const { return y_spine_front(z) - retro_oes_gap(z) - p_.oes_b; }
-  double cricoid_low() const { return vert("C6").mid() + 1; }
-
-  // ------------------------------------------------------------------------------------------
   // Body outline, skin and subcutaneous fat
   void body_outline() {
-    // Half-widths (x) and half-depths (y) of the outline, widening to the shoulders below the
-    // inlet and into the head above C2 [K]. The canonical neck is ~120 mm wide and ~116 mm deep at C6.
-    struct S {
-      double z, cy, a, b, n;
-    };
-    const S sections[] = {{-90, 14, 200, 105, 2.2},
-                          {-45, 12, 170, 90, 2.3},
-                          {-25, 10, 132, 80, 2.4},
-                          {-10, 9, 98, 71, 2.5},
-                          {5, 9, 76, 65, 2.5},
-                          {20, 9, 66, 60, 2.4},
-                          {45, 9, 64, 58, 2.4},
-                          {70, 8, 63, 60, 2.4},
-                          {95, 8, 64, 65, 2.4},
-                          {115, 9, 67, 71, 2.4},
-                          {135, 11, 71, 77, 2.3},
-                          {160, 12, 73, 80, 2.2},
-                          {210, 12, 73, 82, 2.2}};
-    std::vector<LoftSection> loft_sections;
-    for (const auto& s : sections)
-      loft_sections.push_back({s.z, 0, s.cy, s.a * p_.neck_width, s.b * p_.neck_depth, s.n});
-    body_sections_ = loft_sections;
     // The lower face and jaw in front of the neck (chin to maxilla) [K].
     ShapePtr face = ellipsoid(
         Vec3(0, -32, 118), Vec3(62 * p_.neck_width, 68 * p_.neck_depth, 31), Mat3::Identity(), 2.2, 3);
-    ShapePtr body = unite({loft(loft_sections), face});
+    ShapePtr body = unite({loft(body_sections()), face});
     add("", Tissue::skin, body);
-    std::vector<LoftSection> inner = loft_sections;
-    for (auto& s : inner)
-      s.a -= p_.fat_mm + 2, s.b -= p_.fat_mm + 2;
-    body_inner_ = loft(inner);
-  }
-
-  //! Axial section of the neck outline at height z (linear between the outline's sections).
-  LoftSection outline_at(double z) const {
-    const auto& s = body_sections_;
-    size_t i = 1;
-    while (i + 1 < s.size() && s[i].z < z)
-      ++i;
-    double f = std::clamp((z - s[i - 1].z) / (s[i].z - s[i - 1].z), 0.0, 1.0);
-    LoftSection out;
-    out.z = z;
-    out.cy = s[i - 1].cy + f * (s[i].cy - s[i - 1].cy);
-    out.a = s[i - 1].a + f * (s[i].a - s[i - 1].a);
-    out.b = s[i - 1].b + f * (s[i].b - s[i - 1].b);
-    out.exponent = s[i - 1].exponent + f * (s[i].exponent - s[i - 1].exponent);
-    return out;
-  }
-
-  //! Lateral half-width of the neck outline at height z and antero-posterior position y.
-  double skin_x(double z, double y) const {
-    const LoftSection o = outline_at(z);
-    double v = std::min(1.0, std::abs(y - o.cy) / o.b);
-    return o.a * std::pow(1 - std::pow(v, o.exponent), 1.0 / o.exponent);
-  }
-
-  //! Point `depth` mm under the skin of the neck outline at height z and axial angle (degrees;
-  //! 0 = patient left, 90 = anterior, 180 = right, -90 = posterior).
-  Vec3 under_skin(double z, double angle_deg, double depth) const {
-    const LoftSection o = outline_at(z);
-    const double a = o.a, b = o.b, n = o.exponent;
-    double c = std::cos(angle_deg * kDeg), sn = std::sin(angle_deg * kDeg);
-    // Superellipse radius along the direction (c, -sn).
-    double r = std::pow(std::pow(std::abs(c) / a, n) + std::pow(std::abs(sn) / b, n), -1.0 / n);
-    r -= depth;
-    return {r * c, o.cy - r * sn, z};
   }
 
   // ------------------------------------------------------------------------------------------
@@ -223,7 +71,7 @@ private:
       add("",
           Tissue::muscle,
           intersect(ellipsoid(Vec3(s * 112, 35, -45), Vec3(32, 40, 38), rotation_y(s * 0.35), 2.2, 2.2),
-                    body_inner_));
+                    body_inner()));
     }
     // Infrahyoid strap muscles in front of the larynx, thyroid and trachea [K].
     for (int s : {-1, 1}) {
@@ -311,7 +159,7 @@ private:
                                                       (vert("C3").mid() - vert("C6").mid()) * (13.8 - 7.9));
           return std::clamp(g, 3.0, 7.5);
         };
-        for (double z = basion_z_ + 2; z >= -40; z -= 8) {
+        for (double z = basion_z() + 2; z >= -40; z -= 8) {
           double a = z > 100 ? 7 : 5.5, b = z > 100 ? 4.5 : 3.2;
           double x = gap_half(z) + a;
           c.push_back({Vec3(s * x, y_spine_front(z) - b + 1.0, z), a, b, Vec3::UnitX()});
@@ -560,7 +408,7 @@ private:
 
   // ------------------------------------------------------------------------------------------
   void bones() {
-    for (const auto& v : vertebrae_)
+    for (const auto& v : vertebrae())
       vertebra(v);
     atlas();
     skull();
@@ -569,7 +417,7 @@ private:
     for (int s : {-1, 1}) {
       // Styloid process: ~20–30 mm long (elongated above 30 mm, Eagle), from the skull base
       // anteroinferomedially between the ICA (medial) and the ECA (lateral) [K].
-      double zb = basion_z_ + 6;
+      double zb = basion_z() + 6;
       Vec3 base(s * 37, y_body(c1_mid()) - 8, zb), tip(s * 31, y_body(c1_mid()) - 22, zb - 22);
       add(sided("styloid_process", s),
           Tissue::bone,
@@ -616,7 +464,7 @@ private:
     // Intervertebral disc below (unlabelled).
     {
       double gap_lo = v.lo, gap_hi = v.lo;
-      for (const auto& o : vertebrae_)
+      for (const auto& o : vertebrae())
         if (o.hi < v.lo && o.hi > gap_lo - 10)
           gap_lo = o.hi;
       if (gap_lo < gap_hi)
@@ -665,8 +513,8 @@ private:
         tube({TubeNode{sp0, 3.2, 4.5, Vec3::UnitZ()}, TubeNode{sp1, axis ? 5.0 : 3.0, 3.5, Vec3::UnitZ()}}));
     if (axis) {
       // Dens (odontoid) rising through the atlas ring; C2's superior articular facets [K].
-      parts.push_back(ellipsoid(Vec3(0, y_body(c1_mid()) + 1, 0.5 * (v.hi - 4 + dens_top_)),
-                                Vec3(5, 5.5, 0.5 * (dens_top_ - v.hi + 4)),
+      parts.push_back(ellipsoid(Vec3(0, y_body(c1_mid()) + 1, 0.5 * (v.hi - 4 + dens_top())),
+                                Vec3(5, 5.5, 0.5 * (dens_top() - v.hi + 4)),
                                 Mat3::Identity(),
                                 2,
                                 2.4));
@@ -691,7 +539,7 @@ private:
     parts.push_back(tube(spline(front)));
     parts.push_back(tube(spline(back)));
     for (int s : {-1, 1}) {
-      parts.push_back(ellipsoid(Vec3(s * 17, yd + 5, z), Vec3(7, 10, 0.5 * (c1_hi_ - c1_lo_))));
+      parts.push_back(ellipsoid(Vec3(s * 17, yd + 5, z), Vec3(7, 10, 0.5 * (c1_hi() - c1_lo()))));
       parts.push_back(tube({TubeNode{Vec3(s * 13, yd + 16, z - 1), 4.5, 3, Vec3::UnitZ()},
                             TubeNode{Vec3(s * 20, yd + 12, z - 1), 4.5, 3, Vec3::UnitZ()}}));
       parts.push_back(tube({TubeNode{Vec3(s * 12, yd - 7, z), 4, 3, Vec3::UnitZ()},
@@ -707,11 +555,11 @@ private:
     const double yb = y_body(c1_mid());
     // Posterior cranial fossa: occipital bone as a bowl around the cerebellum, with the foramen
     // magnum above the atlas; the bowl rises behind to the inion (above the FOV) [K].
-    Vec3 centre(0, yb + 18, basion_z_ + 44);
+    Vec3 centre(0, yb + 18, basion_z() + 44);
     Vec3 outer(66, 72, 46), inner(60, 66, 40);
     ShapePtr bowl = subtract(ellipsoid(centre, outer), ellipsoid(centre, inner));
-    ShapePtr fm = tube(std::vector<TubeNode>{{Vec3(0, yb + 15, basion_z_ - 10), 15, 18, Vec3::UnitX()},
-                                             {Vec3(0, yb + 15, basion_z_ + 30), 15, 18, Vec3::UnitX()}});
+    ShapePtr fm = tube(std::vector<TubeNode>{{Vec3(0, yb + 15, basion_z() - 10), 15, 18, Vec3::UnitX()},
+                                             {Vec3(0, yb + 15, basion_z() + 30), 15, 18, Vec3::UnitX()}});
     parts.push_back(subtract(bowl, fm));
     // Cerebellum inside the bowl (unlabelled brain).
     brain_ = ellipsoid(centre, inner);
@@ -719,13 +567,13 @@ private:
       // Mastoid process: tip at about the C1 level, behind the ear [K].
       parts.push_back(ellipsoid(Vec3(s * 50, yb + 8, c1_mid() + 16), Vec3(9, 12, 18)));
       // Occipital condyles on the atlas' lateral masses.
-      parts.push_back(ellipsoid(Vec3(s * 15, yb + 6, c1_hi_ + 3.5), Vec3(6.5, 9, 4)));
+      parts.push_back(ellipsoid(Vec3(s * 15, yb + 6, c1_hi() + 3.5), Vec3(6.5, 9, 4)));
       // Petrous/basal skull between mastoid and clivus (carotid canal and jugular foramen are
       // carved by the vessels, painted later).
-      parts.push_back(ellipsoid(Vec3(s * 30, yb + 2, basion_z_ + 14), Vec3(18, 12, 8), rotation_z(s * 0.5)));
+      parts.push_back(ellipsoid(Vec3(s * 30, yb + 2, basion_z() + 14), Vec3(18, 12, 8), rotation_z(s * 0.5)));
     }
     // Clivus / basiocciput rising forward from the basion [K].
-    parts.push_back(ellipsoid(Vec3(0, yb - 9, basion_z_ + 9), Vec3(13, 8, 9), rotation_x(-0.8)));
+    parts.push_back(ellipsoid(Vec3(0, yb - 9, basion_z() + 9), Vec3(13, 8, 9), rotation_x(-0.8)));
     // Maxilla: hard palate at the level of C1 (Mirjalili 2012), alveolar ridge, maxillary sinus
     // walls and nasal septum [K].
     const double zp = c1_mid() + 1;
@@ -776,8 +624,8 @@ private:
       parts.push_back(tube({TubeNode{Vec3(s * 47, -22, zc - 6), 14, 4, Vec3(0, 1, 0.3)},
                             TubeNode{Vec3(s * 50, -15, zc + 30), 14, 4, Vec3(0, 1, 0)}}));
       parts.push_back(tube({TubeNode{Vec3(s * 50, -12, zc + 30), 5, 4, Vec3(0, 1, 0)},
-                            TubeNode{Vec3(s * 51, -6, basion_z_ + 4), 5, 4.5, Vec3(0, 1, 0)}}));
-      parts.push_back(ellipsoid(Vec3(s * 51, -5, basion_z_ + 7), Vec3(9, 5, 5)));
+                            TubeNode{Vec3(s * 51, -6, basion_z() + 4), 5, 4.5, Vec3(0, 1, 0)}}));
+      parts.push_back(ellipsoid(Vec3(s * 51, -5, basion_z() + 7), Vec3(9, 5, 5)));
       parts.push_back(tube({TubeNode{Vec3(s * 48, -28, zc + 26), 5, 3, Vec3(0, 1, 0)},
                             TubeNode{Vec3(s * 45, -34, zc + 40), 3, 2.5, Vec3(0, 1, 0)}}));
       gonion_[s > 0 ? 0 : 1] = Vec3(s * 47, -16, zc - 13);
@@ -804,6 +652,9 @@ private:
 
   // ------------------------------------------------------------------------------------------
   // Vessels
+  //! Where the brachiocephalic trunk divides: behind the right sternoclavicular joint [K].
+  Vec3 bct_top() const { return Vec3(-14, y_airway(-28) - 1, -28); }
+
   double bifurcation_z(int s) const {
     double disc = 0.5 * (vert("C3").lo + vert("C4").hi);
     double right = disc + p_.bif_right_offset;
@@ -845,7 +696,7 @@ private:
       n.push_back({c, r_cca, r_cca, Vec3::UnitX()});
     }
     if (s < 0 && !options_.aberrant_right_subclavian)
-      n.insert(n.begin(), TubeNode{bct_top_, r_cca, r_cca, Vec3::UnitX()});
+      n.insert(n.begin(), TubeNode{bct_top(), r_cca, r_cca, Vec3::UnitX()});
     // Carotid bulb just below the bifurcation [K].
     n.back().a = n.back().b = r_cca * 1.15;
     const double top = kFovTop + 12;
@@ -853,7 +704,7 @@ private:
                       {zb + 20, 27.5, -5},
                       {112, 27, -5},
                       {c1_mid(), 26.5, -4},
-                      {basion_z_ + 5, 27, -1},
+                      {basion_z() + 5, 27, -1},
                       {top, 27.5, 0}};
     for (const auto& k : up) {
       if (k.z <= zb + 3)
@@ -934,7 +785,7 @@ private:
     if (!aberrant) {
       std::vector<TubeNode> bct{{Vec3(-1, y_airway(-80) - 10, -80), 6, 6, Vec3::UnitX()},
                                 {Vec3(-6, y_airway(-50) - 6, -50), 6, 6, Vec3::UnitX()},
-                                {bct_top_, 5.5, 5.5, Vec3::UnitX()}};
+                                {bct_top(), 5.5, 5.5, Vec3::UnitX()}};
       add("brachiocephalic_trunk", Tissue::artery, tube(spline(bct)), p_.hu(18));
     }
     // Carotids (computed in veins()); the ICA continues into the carotid canal.
@@ -969,7 +820,7 @@ private:
         sa.push_back(node(Vec3(18, y_oesophagus(-40), -40), 5));
         sa.push_back(node(Vec3(24, -10, -18), 4.6));
       } else if (!aberrant) {
-        sa.push_back(node(bct_top_, 4.8));
+        sa.push_back(node(bct_top(), 4.8));
         sa.push_back(node(Vec3(-24, -16, -19), 4.6));
       } else {
         // Aberrant right subclavian (arteria lusoria): last branch of the arch, crossing behind the
@@ -1001,9 +852,9 @@ private:
       }
       double yb = y_body(c1_mid());
       va.push_back(node(Vec3(s * 28, yb + 9, c1_mid()), 2.0));
-      va.push_back(node(Vec3(s * 24, yb + 22, c1_hi_ + 1), 2.0));
-      va.push_back(node(Vec3(s * 12, yb + 24, c1_hi_ + 3), 2.0));
-      va.push_back(node(Vec3(s * 6, yb + 14, basion_z_ + 8), 2.0));
+      va.push_back(node(Vec3(s * 24, yb + 22, c1_hi() + 1), 2.0));
+      va.push_back(node(Vec3(s * 12, yb + 24, c1_hi() + 3), 2.0));
+      va.push_back(node(Vec3(s * 6, yb + 14, basion_z() + 8), 2.0));
       va.push_back(node(Vec3(s * 3, yb + 4, kFovTop + 10), 2.0));
       add("", Tissue::artery, tube(spline(va)));
     }
@@ -1013,10 +864,10 @@ private:
     // Cervical canal ~24 × 14 mm (Panjabi 1991); cord ~13 × 7.5 mm (Frostell et al. 2016 Front
     // Neurol 7:238), with CSF around it.
     std::vector<TubeNode> canal, cord;
-    for (double z = -80; z <= basion_z_ + 12; z += 4) {
+    for (double z = -80; z <= basion_z() + 12; z += 4) {
       double zz = std::min(z, c1_mid());
-      double depth = z > c2_->lo ? 15 : body_depth(zz);
-      double yc = y_body(zz) + 0.5 * depth + 7.5 + (z > c2_->hi ? 4 : 0);
+      double depth = z > c2().lo ? 15 : body_depth(zz);
+      double yc = y_body(zz) + 0.5 * depth + 7.5 + (z > c2().hi ? 4 : 0);
       bool thoracic = z < vert("T1").hi;
       canal.push_back({Vec3(0, yc, z), thoracic ? 8.0 : 11.5, thoracic ? 7.0 : 7.5, Vec3::UnitX()});
       cord.push_back({Vec3(0, yc, z), thoracic ? 4.5 : 6.4, thoracic ? 4.0 : 3.8, Vec3::UnitX()});
@@ -1166,8 +1017,8 @@ private:
         double zb = bifurcation_z(s);
         auto ica30 = node_at_z(carotid_[si], zb + 30);
         auto eca15 = node_at_z(eca_[si], zb + 15);
-        std::vector<Vec3> xii{Vec3(s * 14, y_body(c1_mid()) + 6, basion_z_ + 4),
-                              Vec3(s * 22, y_body(c1_mid()) + 4, c1_hi_),
+        std::vector<Vec3> xii{Vec3(s * 14, y_body(c1_mid()) + 6, basion_z() + 4),
+                              Vec3(s * 22, y_body(c1_mid()) + 4, c1_hi()),
                               ica30->centre + Vec3(s * (ica30->a + 2.5), -1.5, 0),
                               eca15 ? eca15->centre + Vec3(s * (eca15->a + 2.5), -1, 0)
                                     : ica30->centre + Vec3(s * 3, -8, -15),
@@ -1250,7 +1101,7 @@ private:
     l["cricoid_lower_border_z_mm"] = model_.warp.forward(Vec3(0, y_airway(cricoid_low()), cricoid_low())).z();
     l["hard_palate_z_mm"] = model_.warp.forward(Vec3(0, -54, hard_palate_z_)).z();
     nlohmann::json bodies = nlohmann::json::object();
-    for (const auto& v : vertebrae_)
+    for (const auto& v : vertebrae())
       bodies[v.name] = {v.lo * p_.scale_z, v.hi * p_.scale_z};
     l["vertebral_body_z_mm"] = bodies;
     l["t1_body_top_z_mm"] = vert("T1").hi * p_.scale_z;
@@ -1258,19 +1109,14 @@ private:
 
   const Options& options_;
   Model& model_;
-  const NeckParameters p_;
-
-  std::vector<Vertebra> vertebrae_;
-  const Vertebra* c2_ = nullptr;
-  double dens_top_ = 0, c1_lo_ = 0, c1_hi_ = 0, basion_z_ = 0, hard_palate_z_ = 0;
+  double hard_palate_z_ = 0;
   double hyoid_z_ = 0, thyroid_cartilage_top_ = 0;
-  Vec3 prominence_ = Vec3::Zero(), bct_top_ = Vec3::Zero();
-  std::vector<LoftSection> body_sections_;
+  Vec3 prominence_ = Vec3::Zero();
   std::vector<TubeNode> asm_[2], prevert_[2], scm_[2], carotid_[2], ijv_[2], eca_[2], subclavian_[2];
   std::vector<ShapePtr> thyroid_parts_;
   std::tuple<Vec3, Vec3, Mat3> lobes_[2];
   Vec3 bifurcation_[2], gonion_[2];
-  ShapePtr brain_, sinus_[2], body_inner_;
+  ShapePtr brain_, sinus_[2];
 };
 
 } // namespace
