@@ -1,5 +1,7 @@
-// Internal to the phantom module (not a public header): what the parts of the neck model
-// (model*.cpp) share — the scan range, sides, centreline helpers.
+// Internal to the phantom module (not a public header): the neck model behind build_model(), shared
+// by its files — scan range and sides, centreline helpers (centrelines.cpp), the drawn parameters
+// (model_parameters.cpp), the frame every part is placed against (model_frame.cpp) and the builder
+// whose concerns are split over model.cpp and model_<concern>.cpp.
 #pragma once
 
 #include "phantom/phantom.h"
@@ -134,7 +136,7 @@ public:
   //! Lower border of the cricoid (the start of the oesophagus and trachea), at C6.
   double cricoid_low() const { return vert("C6").mid() + 1; }
 
-  // Sagittal lines (y at height z; x = 0)
+  // Reference lines: where an axis lies at height z (y, with x = 0, unless named x_)
   //! Centre of the vertebral body column: lordotic curve, apex at C5.
   double y_body(double z) const { return 7.0 + p_.lordosis * (z - c5_mid()) * (z - c5_mid()); }
   double body_depth(double z) const;
@@ -145,6 +147,11 @@ public:
   //! Centre of the airway (trachea, subglottis, larynx).
   double y_airway(double z) const;
   double y_oesophagus(double z) const;
+  //! Centre of the oesophagus in x: left of the midline, 3.5 mm in the neck and 4.5 mm below the
+  //! inlet (Gray's: its left border projects beyond the trachea).
+  double x_oesophagus(double z) const { return 3.5 + 1.0 * smoothstep(40, -20, z); }
+  //! Where a recurrent laryngeal nerve runs in the tracheo-oesophageal groove of side s at height z.
+  Vec3 tracheo_oesophageal_groove(int s, double z) const;
 
   // Body outline
   const std::vector<LoftSection>& body_sections() const { return body_sections_; }
@@ -170,6 +177,113 @@ private:
   double dens_top_ = 0, c1_lo_ = 0, c1_hi_ = 0, basion_z_ = 0;
   std::vector<LoftSection> body_sections_;
   ShapePtr body_inner_;
+};
+
+// ------------------------------------------------------------------------------------------------
+// The builder: paints the parts of the neck into a Model (model.cpp has the paint order; each
+// concern is in its own model_<concern>.cpp) and records the reference nerves and landmarks.
+
+//! The builder is its neck's frame (a private base), so parts read like the anatomy they are
+//! placed by: y_airway(z), vert("C6"), under_skin(z, angle, depth).
+class NeckBuilder : NeckFrame {
+public:
+  NeckBuilder(const Options& o, Model& m);
+  void build();
+
+private:
+  void add(const std::string& structure, Tissue t, ShapePtr shape, float hu_offset = 0);
+
+  // model.cpp
+  void skin();
+  void landmarks();
+
+  // model_muscles.cpp
+  void posterior_and_shoulder_muscles();
+  void labelled_muscles();
+  void trapezius(int s);
+  void levator_scapulae(int s);
+  void middle_scalene(int s);
+  void anterior_scalene(int s);
+  void prevertebral(int s);
+  void sternocleidomastoid(int s);
+  void digastric(int s);
+
+  // model_airway.cpp
+  void tongue_and_pharynx();
+  //! Oro/nasopharyngeal air column, widened by `wall` mm (its constrictor muscles).
+  std::vector<TubeNode> pharynx_nodes(double wall) const;
+  void lungs();
+  void airway_and_oesophagus();
+  void larynx_air();
+
+  // model_glands.cpp
+  void glands();
+  void salivary_glands(int s);
+  ShapePtr thyroid_lobe(int s);
+  ShapePtr thyroid_isthmus() const;
+
+  // model_skeleton.cpp
+  void bones();
+  void skull();
+  void mandible();
+  void hyoid();
+  void cartilages();
+  void thyroid_cartilage(double z_bot);
+  void styloid(int s);
+  void clavicle(int s);
+  void first_rib(int s);
+
+  // model_spine.cpp
+  void vertebra(const Vertebra& v);
+  void disc_below(const Vertebra& v);
+  void atlas();
+  void canal_and_cord();
+
+  // model_vessels.cpp
+  Vec3 bct_top() const;
+  double bifurcation_z(int s) const;
+  //! Carotid centreline (CCA below the bifurcation, ICA above) with its radii.
+  std::vector<TubeNode> carotid_nodes(int s) const;
+  std::vector<TubeNode> ijv_nodes(int s, const std::vector<TubeNode>& carotid) const;
+  void veins();
+  void arteries();
+  void brachiocephalic_trunk();
+  void carotid_arteries(int s);
+  void subclavian_artery(int s);
+  void vertebral_artery(int s);
+
+  // model_nerves.cpp
+  void reference_nerves();
+  //! Record a nerve's canonical course in patient LPS (~1 mm steps).
+  void nerve(const std::string& id, const std::vector<Vec3>& canonical);
+  void vagus(int s);
+  void recurrent_laryngeal(int s);
+  void superior_laryngeal_external(int s);
+  void accessory(int s);
+  void phrenic(int s);
+  void sympathetic_trunk(int s);
+  void hypoglossal(int s);
+  void tumour_preferences(int s);
+
+  const Options& options_;
+  Model& model_;
+
+  // What one concern leaves for a later one (per side: 0 left, 1 right).
+  //! Muscle centrelines the nerves run on (muscles → nerves).
+  std::vector<TubeNode> asm_[2], prevert_[2], scm_[2];
+  //! Vessel centrelines (vessels → nerves); carotid_ is set in veins() for the IJV beside it.
+  std::vector<TubeNode> carotid_[2], ijv_[2], eca_[2], subclavian_[2];
+  Vec3 bifurcation_[2]; //!< vessels → landmarks
+  struct Lobe {         //!< a thyroid lobe's ellipsoid
+    Vec3 centre, semi_axes;
+    Mat3 axes;
+  };
+  Lobe lobes_[2];                    //!< glands → landmarks
+  double thyroid_cartilage_top_ = 0; //!< skeleton → nerves
+  Vec3 prominence_ = Vec3::Zero();   //!< skeleton → landmarks
+  Vec3 hyoid_body_ = Vec3::Zero();   //!< skeleton → nerves, landmarks
+  Vec3 hard_palate_ = Vec3::Zero();  //!< skeleton → landmarks
+  Vec3 gonion_[2];                   //!< skeleton → landmarks
 };
 
 } // namespace nervemap::phantom::detail

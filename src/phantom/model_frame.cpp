@@ -90,6 +90,17 @@ double NeckFrame::y_oesophagus(double z) const {
   return y_spine_front(z) - retro_oes_gap(z) - p_.oes_b;
 }
 
+Vec3 NeckFrame::tracheo_oesophageal_groove(int s, double z) const {
+  // Beside the trachea's posterolateral wall, or at the oesophagus' edge where that lies further
+  // out (the oesophagus lies left of the midline, x_oesophagus).
+  double xe = x_oesophagus(z);
+  double x =
+      s > 0 ? std::max(0.5 * p_.trachea_cor * 0.85, xe + p_.oes_a * 0.55) : -(0.5 * p_.trachea_cor * 0.85);
+  if (s < 0)
+    x = std::min(x, xe - p_.oes_a * 0.75);
+  return Vec3(x + s * 1.5, y_airway(z) + 0.5 * p_.trachea_sag * 0.75, z);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Body outline
 
