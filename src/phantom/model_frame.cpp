@@ -76,12 +76,15 @@ double NeckFrame::body_depth(double z) const {
 
 double NeckFrame::retro_oes_gap(double z) const {
   double gap = 2.5;
+  // Room for the aberrant artery (radius ~5 mm, model_vessels.cpp) where it crosses behind.
   if (aberrant_right_subclavian_)
     gap += 10.0 * smoothstep(-15, -32, z);
   return gap;
 }
 
 double NeckFrame::y_airway(double z) const {
+  // In front of the oesophagus (its whole depth, 2 oes_b) with 0.5 mm between; above z = 80 (the
+  // top of the larynx air) the airway axis stays put.
   double zz = std::min(z, 80.0);
   return y_spine_front(zz) - retro_oes_gap(zz) - 2 * p_.oes_b - 0.5 - 0.5 * p_.trachea_sag;
 }
@@ -139,12 +142,15 @@ LoftSection NeckFrame::outline_at(double z) const {
   while (i + 1 < s.size() && s[i].z < z)
     ++i;
   double f = std::clamp((z - s[i - 1].z) / (s[i].z - s[i - 1].z), 0.0, 1.0);
+  auto lerp = [&](double LoftSection::*field) {
+    return s[i - 1].*field + f * (s[i].*field - s[i - 1].*field);
+  };
   LoftSection out;
   out.z = z;
-  out.cy = s[i - 1].cy + f * (s[i].cy - s[i - 1].cy);
-  out.a = s[i - 1].a + f * (s[i].a - s[i - 1].a);
-  out.b = s[i - 1].b + f * (s[i].b - s[i - 1].b);
-  out.exponent = s[i - 1].exponent + f * (s[i].exponent - s[i - 1].exponent);
+  out.cy = lerp(&LoftSection::cy);
+  out.a = lerp(&LoftSection::a);
+  out.b = lerp(&LoftSection::b);
+  out.exponent = lerp(&LoftSection::exponent);
   return out;
 }
 
