@@ -18,7 +18,7 @@ Geometry make_grid(const Model& model, const Options& options) {
   case Orientation::lps:
     break;
   case Orientation::ras:
-    d = Vec3(-1, -1, 1).asDiagonal();
+    d = lps_ras_flip(); // RAS voxel order: i toward the right, j anterior
     break;
   case Orientation::oblique: {
     // A few degrees about two axes, i to the patient's right, k running inferior (a proper rotation).
