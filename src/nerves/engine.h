@@ -2,6 +2,7 @@
 // smoothing spline shared by the module's .cpp files.
 #pragma once
 
+#include "anatomy/anatomy.h"
 #include "nerves/nerves.h"
 
 #include <map>
@@ -41,14 +42,6 @@ struct Section {
   std::pair<double, double> extent(const Vec2& dir) const;
 };
 
-//! Per-structure statistics from one pass over the label map.
-struct StructureStats {
-  int64_t voxels = 0;
-  Vec3 lps_min = Vec3::Constant(1e300), lps_max = Vec3::Constant(-1e300); //!< voxel centres
-  Index3 index_min{0, 0, 0}, index_max{-1, -1, -1};
-  Vec3 index_sum = Vec3::Zero();
-};
-
 //! The structures as landmarks: presence, levels, sections on axial planes (cached), extremes.
 class Landmarks {
 public:
@@ -56,7 +49,7 @@ public:
 
   int id(const std::string& name) const; //!< catalogue id, 0 if not in the map's table
   bool present(const std::string& name) const;
-  const StructureStats* stats(const std::string& name) const;
+  const anatomy::LabelStatistics* stats(const std::string& name) const;
   Vec3 centroid(const std::string& name) const;
   double volume_ml(const std::string& name) const;
 
@@ -91,7 +84,7 @@ private:
   std::optional<Vec3> find_laryngeal_prominence();
   const LabelMap& labels_;
   const CtVolume* ct_;
-  std::array<StructureStats, 256> stats_{};
+  std::array<anatomy::LabelStatistics, 256> stats_{};
   Mat4 lps_to_index_;
   double h_ = 0.5;
   Vec2 lattice_origin_ = Vec2::Zero();

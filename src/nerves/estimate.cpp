@@ -327,7 +327,7 @@ private:
     for (const auto& p : placement)
       for (const std::string& s : {p.a, p.b, p.structure})
         if (!s.empty())
-          if (const StructureStats* st = lm_.stats(resolve_side(s, side))) {
+          if (const anatomy::LabelStatistics* st = lm_.stats(resolve_side(s, side))) {
             lo = std::min(lo, st->lps_min.z());
             hi = std::max(hi, st->lps_max.z());
           }
@@ -679,7 +679,7 @@ private:
   bool detect_aberrant_right_subclavian() {
     // A right subclavian artery running behind the oesophagus (research NRLN-1/NRLN-2): on some plane
     // part of its section lies posterior to the oesophagus' centroid and within its left-right extent.
-    const StructureStats* sub = lm_.stats("subclavian_artery_right");
+    const anatomy::LabelStatistics* sub = lm_.stats("subclavian_artery_right");
     if (!sub || !lm_.present("esophagus"))
       return false;
     double retro_mm2 = 0;
@@ -769,7 +769,7 @@ void global_checks(Landmarks& lm, const CtVolume* ct, Warnings& warnings) {
                            "internal_carotid_artery_left",
                            "internal_carotid_artery_right"}) {
     const int id = lm.id(name);
-    const StructureStats* st = lm.stats(name);
+    const anatomy::LabelStatistics* st = lm.stats(name);
     if (!st)
       continue;
     for (int64_t k = st->index_min[2]; k <= st->index_max[2]; ++k)

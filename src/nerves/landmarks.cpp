@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <fmt/format.h>
-#include <omp.h>
 
 namespace nervemap::nerves::detail {
 
@@ -71,56 +70,7 @@ Landmarks::Landmarks(const LabelMap& labels, const CtVolume* ct) : labels_(label
     return 0.5 * h_;
   };
   lattice_origin_ = Vec2(g.origin.x() + phase(0), g.origin.y() + phase(1));
-  const Mat4 a = g.affine();
-  const int threads = omp_get_max_threads();
-  std::vector<std::array<StructureStats, 256>> partial(static_cast<size_t>(threads));
-#pragma omp parallel
-  {
-    auto& local = partial[size_t(omp_get_thread_num())];
-#pragma omp for schedule(static)
-    for (int64_t k = 0; k < g.dims[2]; ++k)
-      for (int64_t j = 0; j < g.dims[1]; ++j) {
-        const uint8_t* row = &labels.voxels.data[labels.voxels.offset(0, j, k)];
-        for (int64_t i = 0; i < g.dims[0]; ++i) {
-          const uint8_t v = row[i];
-          if (!v)
-            continue;
-          StructureStats& s = local[v];
-          const Vec3 p = a.block<3, 3>(0, 0) * Vec3(double(i), double(j), double(k)) + a.block<3, 1>(0, 3);
-          if (s.voxels == 0) {
-            s.index_min = {i, j, k};
-            s.index_max = {i, j, k};
-          }
-          ++s.voxels;
-          s.lps_min = s.lps_min.cwiseMin(p);
-          s.lps_max = s.lps_max.cwiseMax(p);
-          s.index_min = {
-              std::min(s.index_min[0], i), std::min(s.index_min[1], j), std::min(s.index_min[2], k)};
-          s.index_max = {
-              std::max(s.index_max[0], i), std::max(s.index_max[1], j), std::max(s.index_max[2], k)};
-          s.index_sum += Vec3(double(i), double(j), double(k));
-        }
-      }
-  }
-  for (const auto& local : partial)
-    for (size_t v = 1; v < 256; ++v) {
-      const StructureStats& s = local[v];
-      if (!s.voxels)
-        continue;
-      StructureStats& t = stats_[v];
-      if (!t.voxels) {
-        t = s;
-        continue;
-      }
-      t.voxels += s.voxels;
-      t.lps_min = t.lps_min.cwiseMin(s.lps_min);
-      t.lps_max = t.lps_max.cwiseMax(s.lps_max);
-      for (int ax = 0; ax < 3; ++ax) {
-        t.index_min[ax] = std::min(t.index_min[ax], s.index_min[ax]);
-        t.index_max[ax] = std::max(t.index_max[ax], s.index_max[ax]);
-      }
-      t.index_sum += s.index_sum;
-    }
+  stats_ = anatomy::label_statistics(labels);
   // Global midline: the trachea, else the mean of the paired structures' centroids.
   if (present("trachea")) {
     global_midline_x_ = centroid("trachea").x();
@@ -149,7 +99,7 @@ int Landmarks::id(const std::string& name) const {
   return s->id;
 }
 
-const StructureStats* Landmarks::stats(const std::string& name) const {
+const anatomy::LabelStatistics* Landmarks::stats(const std::string& name) const {
   int v = id(name);
   return v > 0 && v < 256 && stats_[size_t(v)].voxels > 0 ? &stats_[size_t(v)] : nullptr;
 }
@@ -159,12 +109,12 @@ bool Landmarks::present(const std::string& name) const {
 }
 
 Vec3 Landmarks::centroid(const std::string& name) const {
-  const StructureStats* s = stats(name);
+  const anatomy::LabelStatistics* s = stats(name);
   return s ? geometry().index_to_lps(s->index_sum / double(s->voxels)) : Vec3::Zero();
 }
 
 double Landmarks::volume_ml(const std::string& name) const {
-  const StructureStats* s = stats(name);
+  const anatomy::LabelStatistics* s = stats(name);
   return s ? double(s->voxels) * geometry().voxel_volume_mm3() / 1000.0 : 0.0;
 }
 
@@ -214,7 +164,7 @@ const Section& Landmarks::section(const std::string& name, double z) {
   Section s;
   s.z = z;
   s.h = h_;
-  const StructureStats* st = stats(name);
+  const anatomy::LabelStatistics* st = stats(name);
   const Geometry& g = geometry();
   // Only planes within the structure's z-range (± half the voxel extent) can cut it.
   const double half_voxel =
@@ -254,7 +204,7 @@ const Section& Landmarks::section(const std::string& name, double z) {
 
 std::optional<Vec3>
 Landmarks::extreme(const std::string& name, const Vec3& dir, const std::string& half_side) {
-  const StructureStats* st = stats(name);
+  const anatomy::LabelStatistics* st = stats(name);
   if (!st)
     return std::nullopt;
   const int label = id(name);
@@ -299,7 +249,7 @@ std::optional<Vec3> Landmarks::laryngeal_prominence() {
 std::optional<Vec3> Landmarks::find_laryngeal_prominence() {
   // The prominence is the upper end of the thyroid cartilage's anterior angle: among the voxels within
   // 2 mm of the most anterior one, the most cranial (a flat-fronted angle must not average downward).
-  const StructureStats* st = stats("thyroid_cartilage");
+  const anatomy::LabelStatistics* st = stats("thyroid_cartilage");
   if (!st)
     return std::nullopt;
   const int label = id("thyroid_cartilage");
@@ -342,7 +292,7 @@ std::optional<double> Landmarks::level_z(const Level& level, const std::string& 
   const double offset = level.offset_mm.value;
   if (level.kind == "top" || level.kind == "bottom" || level.kind == "middle" || level.kind == "fraction") {
     const std::string name = resolve_side(level.structure, side);
-    const StructureStats* s = stats(name);
+    const anatomy::LabelStatistics* s = stats(name);
     if (!s) {
       why = fmt::format("{} absent", name);
       return std::nullopt;
@@ -385,11 +335,11 @@ std::optional<double> Landmarks::level_z(const Level& level, const std::string& 
   }
   if (level.kind == "thoracic_inlet") {
     // Design §4: the cranial end of T1; else the cranial end of the clavicles; else the scan's end.
-    if (const StructureStats* t1 = stats("vertebrae_T1"))
+    if (const anatomy::LabelStatistics* t1 = stats("vertebrae_T1"))
       return t1->lps_max.z() + offset;
     double clav = -1e300;
     for (const char* name : {"clavicula_left", "clavicula_right"})
-      if (const StructureStats* c = stats(name))
+      if (const anatomy::LabelStatistics* c = stats(name))
         clav = std::max(clav, c->lps_max.z());
     if (clav > -1e299) {
       why = "vertebrae_T1 absent: thoracic inlet taken at the cranial end of the clavicles";
@@ -407,8 +357,8 @@ std::optional<double> Landmarks::level_z(const Level& level, const std::string& 
     return zmin + offset;
   }
   if (level.kind == "carotid_bifurcation") {
-    const StructureStats* ica = stats("internal_carotid_artery_" + side);
-    const StructureStats* cca = stats("common_carotid_artery_" + side);
+    const anatomy::LabelStatistics* ica = stats("internal_carotid_artery_" + side);
+    const anatomy::LabelStatistics* cca = stats("common_carotid_artery_" + side);
     if (ica && cca)
       return 0.5 * (ica->lps_min.z() + cca->lps_max.z()) + offset;
     if (ica)
