@@ -1,6 +1,6 @@
 // The nerve estimation engine: rules → anchor points → smoothed, resampled path with a 95 % corridor.
 #include "anatomy/anatomy.h"
-#include "nerves/engine.h"
+#include "nerves/internal.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // Landmarks: presence, levels and axial cross-sections of the segmented structures.
 #include "anatomy/anatomy.h"
-#include "nerves/engine.h"
+#include "nerves/internal.h"
 
 #include <cmath>
 #include <fmt/format.h>
