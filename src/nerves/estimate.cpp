@@ -20,7 +20,7 @@ constexpr double kGapSdPerMm = 0.25;
 //! Half-width of the band in which two walls count as meeting in a groove [D].
 constexpr double kGrooveToleranceMm = 2.0;
 
-struct Anchor {
+struct PlacedPoint {
   Vec3 p;
   double sd_lateral = 2, sd_ap = 2;
   //! In-plane movement of a level-dependent offset when the levels shift by the cranio-caudal SD (half the
@@ -32,7 +32,7 @@ struct Course {
   bool ok = false;
   std::string reason;
   bool by_z = true; //!< per-plane (parameterised by z) or waypoints (by chord length)
-  std::vector<Anchor> anchors;
+  std::vector<PlacedPoint> anchors;
   std::vector<SkippedLevel> skipped;
   std::vector<std::string> notes;
 };
@@ -53,10 +53,8 @@ public:
   Engine(const RuleBase& rules, Landmarks& lm, const EstimationOptions& opt, Warnings& warnings)
       : rules_(rules), lm_(lm), opt_(opt), warnings_(warnings) {
     aberrant_right_subclavian_ = detect_aberrant_right_subclavian();
-    goitre_ = lm_.volume_ml("thyroid_gland") > rules.large_goitre_ml.value ? "large" : "small";
+    goitre_ = lm_.volume_ml("thyroid_gland") > rules.large_goitre_ml.value ? Goitre::large : Goitre::small;
   }
-
-  bool aberrant_right_subclavian() const { return aberrant_right_subclavian_; }
 
   NervePath estimate(const NerveRule& rule, const std::string& side) {
     NervePath out;
@@ -153,9 +151,9 @@ private:
         continue;
       if (!k.sex.empty() && k.sex != opt_.keys.sex)
         continue;
-      if (!k.goitre.empty() && k.goitre != goitre_)
+      if (k.goitre && *k.goitre != goitre_)
         continue;
-      if (!k.condition.empty() && !(k.condition == "aberrant_right_subclavian" && aberrant_right_subclavian_))
+      if (k.condition && !holds(*k.condition))
         continue;
       if (k.age && (!opt_.keys.age || *opt_.keys.age < k.age->first || *opt_.keys.age > k.age->second))
         continue;
@@ -163,6 +161,15 @@ private:
         best = &k;
     }
     return best ? best->probability.value : 0.0;
+  }
+
+  //! Whether a finding keying variant frequencies is on this scan.
+  bool holds(Condition condition) const {
+    switch (condition) {
+    case Condition::aberrant_right_subclavian:
+      return aberrant_right_subclavian_;
+    }
+    return false;
   }
 
   // ---------------------------------------------------------------- levels
@@ -224,75 +231,112 @@ private:
   }
 
   // ---------------------------------------------------------------- per-plane placement
-  std::optional<Anchor>
+  std::optional<PlacedPoint>
   place(const Placement& p, const std::string& side, double z, double cc_sd, std::string& why) {
-    Anchor anchor;
+    PlacedPoint anchor;
     anchor.sd_lateral = p.sd_lateral_mm.value;
     anchor.sd_ap = p.sd_anteroposterior_mm.value;
-    Vec2 base, axis(1, 0);
-    if (p.primitive == "between" || p.primitive == "groove") {
-      const std::string a = resolve_side(p.a, side), b = resolve_side(p.b, side);
-      const Section& sa = lm_.section(a, z);
-      const Section& sb = lm_.section(b, z);
-      if (sa.empty() || sb.empty()) {
-        why = sa.empty() && sb.empty() ? fmt::format("{} and {} absent", a, b)
-                                       : fmt::format("{} absent", sa.empty() ? a : b);
-        return std::nullopt;
-      }
-      axis = sb.centroid - sa.centroid;
-      if (p.primitive == "between") {
-        base = between(a, b, sa, sb, z, p.t.value, p.walls);
-      } else {
-        auto g = groove_point(sa, sb, side, kGrooveToleranceMm);
-        if (!g) {
-          why = fmt::format("no groove between {} and {}", a, b);
-          return std::nullopt;
-        }
-        base = *g;
-        if (auto it = p.offset_profile.find(side); it != p.offset_profile.end()) {
-          auto offset_at = [&](double zz) {
-            return Vec2(profile_value(it->second.first, side, zz).value_or(0.0),
-                        profile_value(it->second.second, side, zz).value_or(0.0));
-          };
-          const Vec2 o = offset_at(z);
-          base += xy(direction_vector(Direction::lateral, side)) * o.x() +
-                  xy(direction_vector(Direction::anterior, side)) * o.y();
-          anchor.profile_shift_mm = 0.5 * (offset_at(z + cc_sd) - offset_at(z - cc_sd)).norm();
-        }
-      }
-    } else { // surface
-      const std::string name = resolve_side(p.structure, side);
-      const Section& s = lm_.section(name, z);
-      if (s.empty()) {
-        why = fmt::format("{} absent", name);
-        return std::nullopt;
-      }
-      const Vec2 dir = xy(direction_vector(p.surface, side));
-      if (p.along_fraction.empty() && p.along_mm.empty()) {
-        base = s.extreme(dir);
-      } else {
-        const Vec2 across = xy(direction_vector(Direction::lateral, side));
-        auto [medial_border, lateral_border] = s.extent(across);
-        const bool from_lateral = p.along_from == Direction::lateral;
-        const double width = lateral_border - medial_border;
-        auto position_at = [&](double zz) {
-          if (!p.along_fraction.empty()) {
-            const double f = profile_value(p.along_fraction, side, zz).value_or(0.5);
-            return from_lateral ? lateral_border - f * width : medial_border + f * width;
-          }
-          const double mm = profile_value(p.along_mm, side, zz).value_or(0.0);
-          return from_lateral ? lateral_border - mm : medial_border + mm;
-        };
-        const double u = position_at(z);
-        anchor.profile_shift_mm = 0.5 * std::abs(position_at(z + cc_sd) - position_at(z - cc_sd));
-        base = s.extreme_at(dir, across, u);
-      }
+    Vec2 axis(1, 0);
+    std::optional<Vec2> base;
+    switch (p.primitive) {
+    case Primitive::between:
+      if (auto s = sections(p, side, z, axis, why))
+        base = between(s->a, s->b, *s->sa, *s->sb, z, p.t.value, p.walls);
+      break;
+    case Primitive::groove:
+      if (auto s = sections(p, side, z, axis, why))
+        base = groove(p, *s, side, z, cc_sd, anchor.profile_shift_mm, why);
+      break;
+    case Primitive::surface:
+      base = surface(p, side, z, cc_sd, anchor.profile_shift_mm, why);
+      break;
     }
-    Vec3 point(base.x(), base.y(), z);
+    if (!base)
+      return std::nullopt;
+    Vec3 point(base->x(), base->y(), z);
     for (const auto& o : p.offsets)
       point += direction_vector(o.toward, side, axis) * o.mm.value;
     anchor.p = point;
     return anchor;
+  }
+
+  //! The sections of a two-structure primitive (a, b) on plane z, and the a → b axis.
+  struct SectionPair {
+    std::string a, b;
+    const Section *sa, *sb;
+  };
+  std::optional<SectionPair>
+  sections(const Placement& p, const std::string& side, double z, Vec2& axis, std::string& why) {
+    SectionPair s{resolve_side(p.a, side), resolve_side(p.b, side), nullptr, nullptr};
+    s.sa = &lm_.section(s.a, z);
+    s.sb = &lm_.section(s.b, z);
+    if (s.sa->empty() || s.sb->empty()) {
+      why = s.sa->empty() && s.sb->empty() ? fmt::format("{} and {} absent", s.a, s.b)
+                                           : fmt::format("{} absent", s.sa->empty() ? s.a : s.b);
+      return std::nullopt;
+    }
+    axis = s.sb->centroid - s.sa->centroid;
+    return s;
+  }
+
+  //! The groove point, moved by the rule's level-dependent offset for the side.
+  std::optional<Vec2> groove(const Placement& p,
+                             const SectionPair& s,
+                             const std::string& side,
+                             double z,
+                             double cc_sd,
+                             double& profile_shift_mm,
+                             std::string& why) {
+    auto g = groove_point(*s.sa, *s.sb, side, kGrooveToleranceMm);
+    if (!g) {
+      why = fmt::format("no groove between {} and {}", s.a, s.b);
+      return std::nullopt;
+    }
+    Vec2 base = *g;
+    if (auto it = p.offset_profile.find(side); it != p.offset_profile.end()) {
+      auto offset_at = [&](double zz) {
+        return Vec2(profile_value(it->second.first, side, zz).value_or(0.0),
+                    profile_value(it->second.second, side, zz).value_or(0.0));
+      };
+      const Vec2 o = offset_at(z);
+      base += xy(direction_vector(Direction::lateral, side)) * o.x() +
+              xy(direction_vector(Direction::anterior, side)) * o.y();
+      profile_shift_mm = 0.5 * (offset_at(z + cc_sd) - offset_at(z - cc_sd)).norm();
+    }
+    return base;
+  }
+
+  //! The surface point facing the rule's direction, optionally at a position across the structure.
+  std::optional<Vec2> surface(const Placement& p,
+                              const std::string& side,
+                              double z,
+                              double cc_sd,
+                              double& profile_shift_mm,
+                              std::string& why) {
+    const std::string name = resolve_side(p.structure, side);
+    const Section& s = lm_.section(name, z);
+    if (s.empty()) {
+      why = fmt::format("{} absent", name);
+      return std::nullopt;
+    }
+    const Vec2 dir = xy(direction_vector(p.surface, side));
+    if (p.along_fraction.empty() && p.along_mm.empty())
+      return s.extreme(dir);
+    const Vec2 across = xy(direction_vector(Direction::lateral, side));
+    auto [medial_border, lateral_border] = s.extent(across);
+    const bool from_lateral = p.along_from == Direction::lateral;
+    const double width = lateral_border - medial_border;
+    auto position_at = [&](double zz) {
+      if (!p.along_fraction.empty()) {
+        const double f = profile_value(p.along_fraction, side, zz).value_or(0.5);
+        return from_lateral ? lateral_border - f * width : medial_border + f * width;
+      }
+      const double mm = profile_value(p.along_mm, side, zz).value_or(0.0);
+      return from_lateral ? lateral_border - mm : medial_border + mm;
+    };
+    const double u = position_at(z);
+    profile_shift_mm = 0.5 * std::abs(position_at(z + cc_sd) - position_at(z - cc_sd));
+    return s.extreme_at(dir, across, u);
   }
 
   //! Point at fraction t from a to b: between centroids, or between the walls met on that line.
@@ -362,7 +406,7 @@ private:
       std::reverse(planes.begin(), planes.end());
     for (double z : planes) {
       std::string first_reason;
-      std::optional<Anchor> a;
+      std::optional<PlacedPoint> a;
       for (const auto& p : placement) {
         std::string why;
         a = place(p, side, z, rule.craniocaudal_sd_mm.value, why);
@@ -399,16 +443,7 @@ private:
   }
 
   void check_fov(const NerveRule& rule, const std::string& side, double z_lo, double z_hi) {
-    const Geometry& g = lm_.geometry();
-    double zmin = 1e300, zmax = -1e300;
-    for (int c = 0; c < 8; ++c) {
-      const double z = g.index_to_lps(Vec3((c & 1) ? double(g.dims[0] - 1) : 0.0,
-                                           (c & 2) ? double(g.dims[1] - 1) : 0.0,
-                                           (c & 4) ? double(g.dims[2] - 1) : 0.0))
-                           .z();
-      zmin = std::min(zmin, z);
-      zmax = std::max(zmax, z);
-    }
+    const auto [zmin, zmax] = lm_.scan_z_range();
     if (z_lo < zmin - 1 || z_hi > zmax + 1)
       warnings_.add(
           fmt::format("{}_{}: the scan (z {:.0f} to {:.0f} mm) does not cover the nerve's extent ({:.0f} to "
@@ -443,53 +478,77 @@ private:
       }
       return s;
     };
-    if (w.anchor == "extreme") {
+    // Both sections of a two-structure anchor, and the a → b axis.
+    auto section_pair = [&]() -> std::optional<std::pair<Section, Section>> {
+      auto sa = section_of(a);
+      if (!sa)
+        return std::nullopt;
+      auto sb = section_of(b);
+      if (!sb)
+        return std::nullopt;
+      axis = sb->centroid - sa->centroid;
+      return std::make_pair(std::move(*sa), std::move(*sb));
+    };
+    switch (w.anchor) {
+    case Anchor::extreme: {
       auto p = lm_.extreme(a, direction_vector(w.toward, side), w.side_half ? side : "");
       if (!p)
         why = fmt::format("{} absent", a);
       return p;
     }
-    if (w.anchor == "nerve") {
-      const std::string id = resolve_side(w.nerve, side);
-      auto it = done_.find(id);
-      if (it == done_.end() || !it->second.estimated) {
-        why = fmt::format("{} not estimated", id);
+    case Anchor::nerve:
+      return on_nerve(w, side, *z, why);
+    case Anchor::surface:
+      if (auto sa = section_of(a)) {
+        Vec2 p = sa->extreme(xy(direction_vector(w.toward, side)));
+        return Vec3(p.x(), p.y(), *z);
+      }
+      return std::nullopt;
+    case Anchor::centroid:
+      if (auto sa = section_of(a))
+        return Vec3(sa->centroid.x(), sa->centroid.y(), *z);
+      return std::nullopt;
+    case Anchor::midline:
+      if (auto sa = section_of(a))
+        return Vec3(lm_.midline_x(*z), sa->centroid.y(), *z);
+      return std::nullopt;
+    case Anchor::between:
+      if (auto s = section_pair()) {
+        Vec2 p = s->first.centroid + w.t.value * (s->second.centroid - s->first.centroid);
+        return Vec3(p.x(), p.y(), *z);
+      }
+      return std::nullopt;
+    case Anchor::groove: {
+      auto s = section_pair();
+      if (!s)
+        return std::nullopt;
+      auto g = groove_point(s->first, s->second, side, kGrooveToleranceMm);
+      if (!g) {
+        why = fmt::format("no groove between {} and {}", a, b);
         return std::nullopt;
       }
-      const auto& path = it->second.path_mm;
-      for (size_t i = 1; i < path.size(); ++i) {
-        const double z0 = path[i - 1].z(), z1 = path[i].z();
-        if ((*z - z0) * (*z - z1) <= 0 && std::abs(z1 - z0) > 1e-9)
-          return path[i - 1] + (path[i] - path[i - 1]) * ((*z - z0) / (z1 - z0));
-      }
-      why = fmt::format("{} does not reach {}", id, w.at->describe());
+      return Vec3(g->x(), g->y(), *z);
+    }
+    }
+    return std::nullopt;
+  }
+
+  //! The point of an already estimated nerve's path at level z.
+  std::optional<Vec3> on_nerve(const Waypoint& w, const std::string& side, double z, std::string& why) const {
+    const std::string id = resolve_side(w.nerve, side);
+    auto it = done_.find(id);
+    if (it == done_.end() || !it->second.estimated) {
+      why = fmt::format("{} not estimated", id);
       return std::nullopt;
     }
-    auto sa = section_of(a);
-    if (!sa)
-      return std::nullopt;
-    if (w.anchor == "surface") {
-      Vec2 p = sa->extreme(xy(direction_vector(w.toward, side)));
-      return Vec3(p.x(), p.y(), *z);
+    const auto& path = it->second.path_mm;
+    for (size_t i = 1; i < path.size(); ++i) {
+      const double z0 = path[i - 1].z(), z1 = path[i].z();
+      if ((z - z0) * (z - z1) <= 0 && std::abs(z1 - z0) > 1e-9)
+        return path[i - 1] + (path[i] - path[i - 1]) * ((z - z0) / (z1 - z0));
     }
-    if (w.anchor == "centroid")
-      return Vec3(sa->centroid.x(), sa->centroid.y(), *z);
-    if (w.anchor == "midline")
-      return Vec3(lm_.midline_x(*z), sa->centroid.y(), *z);
-    auto sb = section_of(b);
-    if (!sb)
-      return std::nullopt;
-    axis = sb->centroid - sa->centroid;
-    if (w.anchor == "between") {
-      Vec2 p = sa->centroid + w.t.value * (sb->centroid - sa->centroid);
-      return Vec3(p.x(), p.y(), *z);
-    }
-    auto g = groove_point(*sa, *sb, side, kGrooveToleranceMm);
-    if (!g) {
-      why = fmt::format("no groove between {} and {}", a, b);
-      return std::nullopt;
-    }
-    return Vec3(g->x(), g->y(), *z);
+    why = fmt::format("{} does not reach {}", id, w.at->describe());
+    return std::nullopt;
   }
 
   Course
@@ -548,7 +607,7 @@ private:
       std::vector<double> u(n), x(n), y(n), z(n), w(n);
       double s = 0;
       for (size_t i = 0; i < n; ++i) {
-        const Anchor& a = c.anchors[first + i];
+        const PlacedPoint& a = c.anchors[first + i];
         if (!c.by_z && i > 0)
           s += (a.p - c.anchors[first + i - 1].p).norm();
         u[i] = c.by_z ? a.p.z() : s;
@@ -621,7 +680,7 @@ private:
             du = std::abs(u[i] - uu);
             nearest = i;
           }
-        const Anchor& a = c.anchors[first + nearest];
+        const PlacedPoint& a = c.anchors[first + nearest];
         // Posture term: per-plane rules move with their landmarks, so only a level-dependent offset shifts;
         // waypoint courses shift perpendicular to themselves by the level SD times their horizontal run.
         const Vec3 tangent = (fine[k1] - fine[k]).normalized();
@@ -709,7 +768,7 @@ private:
   const EstimationOptions& opt_;
   Warnings& warnings_;
   bool aberrant_right_subclavian_ = false;
-  std::string goitre_;
+  Goitre goitre_ = Goitre::small;
   std::map<std::pair<const LevelProfile*, std::string>, std::vector<std::pair<double, double>>> profiles_;
 };
 
@@ -721,7 +780,7 @@ std::vector<const NerveRule*> dependency_order(const RuleBase& rules) {
     std::set<std::string> d;
     auto add = [&](const std::vector<Waypoint>& wps) {
       for (const auto& w : wps)
-        if (w.anchor == "nerve")
+        if (w.anchor == Anchor::nerve)
           d.insert(w.nerve.substr(0, w.nerve.find("_<side>")));
     };
     add(r.waypoints);

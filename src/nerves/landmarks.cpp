@@ -288,87 +288,111 @@ double Landmarks::midline_x(double z) {
   return global_midline_x_;
 }
 
-std::optional<double> Landmarks::level_z(const Level& level, const std::string& side, std::string& why) {
-  const double offset = level.offset_mm.value;
-  if (level.kind == "top" || level.kind == "bottom" || level.kind == "middle" || level.kind == "fraction") {
-    const std::string name = resolve_side(level.structure, side);
-    const anatomy::LabelStatistics* s = stats(name);
-    if (!s) {
-      why = fmt::format("{} absent", name);
-      return std::nullopt;
-    }
-    double top = s->lps_max.z(), bottom = s->lps_min.z();
-    if (!level.part.empty()) {
-      // Only the front or back quarter of the structure's anteroposterior extent, e.g. the cricoid arch,
-      // whose upper border is far lower in front than the lamina behind.
-      const std::string key = name + "/" + level.part;
-      auto it = part_ranges_.find(key);
-      if (it == part_ranges_.end()) {
-        const int label = id(name);
-        const bool anterior = level.part == "anterior";
-        const double y_mid = anterior ? s->lps_min.y() + 0.25 * (s->lps_max.y() - s->lps_min.y())
-                                      : s->lps_max.y() - 0.25 * (s->lps_max.y() - s->lps_min.y());
-        double lo = 1e300, hi = -1e300;
-        const Geometry& g = geometry();
-        for (int64_t k = s->index_min[2]; k <= s->index_max[2]; ++k)
-          for (int64_t j = s->index_min[1]; j <= s->index_max[1]; ++j)
-            for (int64_t i = s->index_min[0]; i <= s->index_max[0]; ++i)
-              if (labels_.voxels.at(i, j, k) == label) {
-                const Vec3 p = g.index_to_lps(Vec3(double(i), double(j), double(k)));
-                if (anterior ? p.y() <= y_mid : p.y() >= y_mid) {
-                  lo = std::min(lo, p.z());
-                  hi = std::max(hi, p.z());
-                }
-              }
-        it = part_ranges_.emplace(key, std::make_pair(lo, hi)).first;
-      }
-      bottom = it->second.first;
-      top = it->second.second;
-    }
-    if (level.kind == "top")
-      return top + offset;
-    if (level.kind == "bottom")
-      return bottom + offset;
-    if (level.kind == "middle")
-      return 0.5 * (top + bottom) + offset;
-    return top - level.fraction.value * (top - bottom) + offset;
-  }
-  if (level.kind == "thoracic_inlet") {
-    // Design §4: the cranial end of T1; else the cranial end of the clavicles; else the scan's end.
-    if (const anatomy::LabelStatistics* t1 = stats("vertebrae_T1"))
-      return t1->lps_max.z() + offset;
-    double clav = -1e300;
-    for (const char* name : {"clavicula_left", "clavicula_right"})
-      if (const anatomy::LabelStatistics* c = stats(name))
-        clav = std::max(clav, c->lps_max.z());
-    if (clav > -1e299) {
-      why = "vertebrae_T1 absent: thoracic inlet taken at the cranial end of the clavicles";
-      return clav + offset;
-    }
-    const Geometry& g = geometry();
-    double zmin = 1e300;
-    for (int c = 0; c < 8; ++c)
-      zmin = std::min(zmin,
-                      g.index_to_lps(Vec3((c & 1) ? double(g.dims[0] - 1) : 0.0,
-                                          (c & 2) ? double(g.dims[1] - 1) : 0.0,
-                                          (c & 4) ? double(g.dims[2] - 1) : 0.0))
-                          .z());
-    why = "vertebrae_T1 and clavicles absent: thoracic inlet taken at the caudal end of the scan";
-    return zmin + offset;
-  }
-  if (level.kind == "carotid_bifurcation") {
-    const anatomy::LabelStatistics* ica = stats("internal_carotid_artery_" + side);
-    const anatomy::LabelStatistics* cca = stats("common_carotid_artery_" + side);
-    if (ica && cca)
-      return 0.5 * (ica->lps_min.z() + cca->lps_max.z()) + offset;
-    if (ica)
-      return ica->lps_min.z() + offset;
-    if (cca)
-      return cca->lps_max.z() + offset;
-    why = fmt::format("internal_carotid_artery_{0} and common_carotid_artery_{0} absent", side);
+std::optional<std::pair<double, double>>
+Landmarks::structure_range(const Level& level, const std::string& side, std::string& why) {
+  const std::string name = resolve_side(level.structure, side);
+  const anatomy::LabelStatistics* s = stats(name);
+  if (!s) {
+    why = fmt::format("{} absent", name);
     return std::nullopt;
   }
-  if (level.kind == "laryngeal_prominence") {
+  if (!level.part)
+    return std::make_pair(s->lps_min.z(), s->lps_max.z());
+  // Only the front or back quarter of the structure's anteroposterior extent, e.g. the cricoid arch,
+  // whose upper border is far lower in front than the lamina behind.
+  const std::string key = fmt::format("{}/{}", name, to_string(*level.part));
+  auto it = part_ranges_.find(key);
+  if (it == part_ranges_.end()) {
+    const int label = id(name);
+    const bool anterior = *level.part == Part::anterior;
+    const double y_mid = anterior ? s->lps_min.y() + 0.25 * (s->lps_max.y() - s->lps_min.y())
+                                  : s->lps_max.y() - 0.25 * (s->lps_max.y() - s->lps_min.y());
+    double lo = 1e300, hi = -1e300;
+    const Geometry& g = geometry();
+    for (int64_t k = s->index_min[2]; k <= s->index_max[2]; ++k)
+      for (int64_t j = s->index_min[1]; j <= s->index_max[1]; ++j)
+        for (int64_t i = s->index_min[0]; i <= s->index_max[0]; ++i)
+          if (labels_.voxels.at(i, j, k) == label) {
+            const Vec3 p = g.index_to_lps(Vec3(double(i), double(j), double(k)));
+            if (anterior ? p.y() <= y_mid : p.y() >= y_mid) {
+              lo = std::min(lo, p.z());
+              hi = std::max(hi, p.z());
+            }
+          }
+    it = part_ranges_.emplace(key, std::make_pair(lo, hi)).first;
+  }
+  return it->second;
+}
+
+double Landmarks::thoracic_inlet_z(std::string& why) const {
+  // Design §4: the cranial end of T1; else the cranial end of the clavicles; else the scan's end.
+  if (const anatomy::LabelStatistics* t1 = stats("vertebrae_T1"))
+    return t1->lps_max.z();
+  double clav = -1e300;
+  for (const char* name : {"clavicula_left", "clavicula_right"})
+    if (const anatomy::LabelStatistics* c = stats(name))
+      clav = std::max(clav, c->lps_max.z());
+  if (clav > -1e299) {
+    why = "vertebrae_T1 absent: thoracic inlet taken at the cranial end of the clavicles";
+    return clav;
+  }
+  why = "vertebrae_T1 and clavicles absent: thoracic inlet taken at the caudal end of the scan";
+  return scan_z_range().first;
+}
+
+std::optional<double> Landmarks::carotid_bifurcation_z(const std::string& side, std::string& why) const {
+  const anatomy::LabelStatistics* ica = stats("internal_carotid_artery_" + side);
+  const anatomy::LabelStatistics* cca = stats("common_carotid_artery_" + side);
+  if (ica && cca)
+    return 0.5 * (ica->lps_min.z() + cca->lps_max.z());
+  if (ica)
+    return ica->lps_min.z();
+  if (cca)
+    return cca->lps_max.z();
+  why = fmt::format("internal_carotid_artery_{0} and common_carotid_artery_{0} absent", side);
+  return std::nullopt;
+}
+
+std::pair<double, double> Landmarks::scan_z_range() const {
+  const Geometry& g = geometry();
+  double zmin = 1e300, zmax = -1e300;
+  for (int c = 0; c < 8; ++c) {
+    const double z = g.index_to_lps(Vec3((c & 1) ? double(g.dims[0] - 1) : 0.0,
+                                         (c & 2) ? double(g.dims[1] - 1) : 0.0,
+                                         (c & 4) ? double(g.dims[2] - 1) : 0.0))
+                         .z();
+    zmin = std::min(zmin, z);
+    zmax = std::max(zmax, z);
+  }
+  return {zmin, zmax};
+}
+
+std::optional<double> Landmarks::level_z(const Level& level, const std::string& side, std::string& why) {
+  const double offset = level.offset_mm.value;
+  switch (level.kind) {
+  case LevelKind::top:
+    if (auto r = structure_range(level, side, why))
+      return r->second + offset;
+    return std::nullopt;
+  case LevelKind::bottom:
+    if (auto r = structure_range(level, side, why))
+      return r->first + offset;
+    return std::nullopt;
+  case LevelKind::middle:
+    if (auto r = structure_range(level, side, why))
+      return 0.5 * (r->second + r->first) + offset;
+    return std::nullopt;
+  case LevelKind::fraction:
+    if (auto r = structure_range(level, side, why))
+      return r->second - level.fraction.value * (r->second - r->first) + offset;
+    return std::nullopt;
+  case LevelKind::thoracic_inlet:
+    return thoracic_inlet_z(why) + offset;
+  case LevelKind::carotid_bifurcation:
+    if (auto z = carotid_bifurcation_z(side, why))
+      return *z + offset;
+    return std::nullopt;
+  case LevelKind::laryngeal_prominence: {
     auto p = laryngeal_prominence();
     if (!p) {
       why = "thyroid_cartilage absent";
@@ -376,7 +400,7 @@ std::optional<double> Landmarks::level_z(const Level& level, const std::string& 
     }
     return p->z() + offset;
   }
-  why = fmt::format("unknown level {}", level.kind);
+  }
   return std::nullopt;
 }
 

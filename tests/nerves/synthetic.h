@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <functional>
+#include <gtest/gtest.h>
 #include <string>
 
 namespace nervemap::test {
@@ -94,5 +95,27 @@ private:
 };
 
 inline const char* kTestQuantity = "{value: 1.0, tag: D, note: test}";
+
+//! The lines a test rule starts with: one nerve on the left, 1 mm radius, SDs of 1 and 0 mm.
+inline const std::string kTestRuleHead = R"(nerve: testnerve
+title: test
+sides: [left]
+order: cranial_to_caudal
+radius_mm: {value: 1.0, tag: D, note: t}
+segmentation_sd_mm: {value: 1.0, tag: D, note: t}
+craniocaudal_sd_mm: {value: 0.0, tag: D, note: t}
+)";
+
+//! Loading a rule base with `text` as bad.yaml fails with an InputError naming the file and `needle`.
+inline void expect_rule_error(const std::string& text, const std::string& needle) {
+  RuleDir dir({{"bad.yaml", text}});
+  try {
+    nerves::load_rule_base(dir.path());
+    ADD_FAILURE() << "accepted: " << needle;
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bad.yaml"), std::string::npos) << e.what();
+  }
+}
 
 } // namespace nervemap::test
