@@ -15,10 +15,6 @@ namespace {
 
 //! sqrt(χ²₂(0.95)): the 95 % radius of a 2-D isotropic Gaussian in units of σ (research §14).
 constexpr double kChi2d95 = 2.4477;
-//! Growth of the positional SD with the distance to the nearest anchor when bridging gaps [D].
-constexpr double kGapSdPerMm = 0.25;
-//! Half-width of the band in which two walls count as meeting in a groove [D].
-constexpr double kGrooveToleranceMm = 2.0;
 
 struct PlacedPoint {
   Vec3 p;
@@ -53,7 +49,8 @@ public:
   Engine(const RuleBase& rules, Landmarks& lm, const EstimationOptions& opt, Warnings& warnings)
       : rules_(rules), lm_(lm), opt_(opt), warnings_(warnings) {
     aberrant_right_subclavian_ = detect_aberrant_right_subclavian();
-    goitre_ = lm_.volume_ml("thyroid_gland") > rules.large_goitre_ml.value ? Goitre::large : Goitre::small;
+    goitre_ =
+        lm_.volume_ml("thyroid_gland") > rules.settings.large_goitre_ml.value ? Goitre::large : Goitre::small;
   }
 
   NervePath estimate(const NerveRule& rule, const std::string& side) {
@@ -203,10 +200,10 @@ private:
         pts.emplace_back(*lz, q.value);
     if (pts.size() >= 2) {
       const double dir = pts.back().first >= pts.front().first ? 1.0 : -1.0;
-      constexpr double kMinStepMm = 5.0;
+      const double min_step = rules_.settings.level_profile_min_step_mm.value;
       for (size_t i = 1; i < pts.size(); ++i)
-        if ((pts[i].first - pts[i - 1].first) * dir < kMinStepMm)
-          pts[i].first = pts[i - 1].first + dir * kMinStepMm;
+        if ((pts[i].first - pts[i - 1].first) * dir < min_step)
+          pts[i].first = pts[i - 1].first + dir * min_step;
       std::sort(pts.begin(), pts.end());
     }
     return profiles_.emplace(key, std::move(pts)).first->second;
@@ -287,7 +284,7 @@ private:
                              double cc_sd,
                              double& profile_shift_mm,
                              std::string& why) {
-    auto g = groove_point(*s.sa, *s.sb, side, kGrooveToleranceMm);
+    auto g = groove_point(*s.sa, *s.sb, side, rules_.settings.groove_tolerance_mm.value);
     if (!g) {
       why = fmt::format("no groove between {} and {}", s.a, s.b);
       return std::nullopt;
@@ -522,7 +519,7 @@ private:
       auto s = section_pair();
       if (!s)
         return std::nullopt;
-      auto g = groove_point(s->first, s->second, side, kGrooveToleranceMm);
+      auto g = groove_point(s->first, s->second, side, rules_.settings.groove_tolerance_mm.value);
       if (!g) {
         why = fmt::format("no groove between {} and {}", a, b);
         return std::nullopt;
@@ -619,9 +616,11 @@ private:
       }
       // Smoothness grows until the radius of curvature is anatomically possible (design §4), within
       // limits for waypoint courses whose anchors demand a turn.
-      const double knot = c.by_z ? 6.0 : 8.0;
-      double lambda = c.by_z ? 2.0 : 0.02;
-      const double lambda_max = c.by_z ? 2000.0 : 2.0;
+      const CourseSmoothing& smoothing =
+          c.by_z ? rules_.settings.smoothing.per_plane : rules_.settings.smoothing.waypoints;
+      const double knot = smoothing.knot_spacing_mm.value;
+      double lambda = smoothing.lambda.value;
+      const double lambda_max = smoothing.lambda_max.value;
       std::vector<Vec3> fine;
       std::vector<double> fine_u;
       double min_radius = 0;
@@ -651,7 +650,7 @@ private:
         }
         if (min_radius >= opt_.min_radius_of_curvature_mm || lambda >= lambda_max)
           break;
-        lambda *= 3;
+        lambda *= rules_.settings.smoothing.lambda_growth.value;
       }
       out.min_radius_mm = std::min(out.min_radius_mm, min_radius);
       // Resample at equal arc length, ≤ the requested step.
@@ -686,7 +685,7 @@ private:
         const Vec3 tangent = (fine[k1] - fine[k]).normalized();
         const double posture = c.by_z ? a.profile_shift_mm : cc_sd * std::hypot(tangent.x(), tangent.y());
         const double sd2 = std::max(a.sd_lateral * a.sd_lateral, a.sd_ap * a.sd_ap) + seg_sd * seg_sd +
-                           std::pow(kGapSdPerMm * du, 2) + posture * posture;
+                           std::pow(rules_.settings.gap_sd_per_mm.value * du, 2) + posture * posture;
         out.path.push_back(p);
         out.r95.push_back(kChi2d95 * std::sqrt(sd2) + rule.radius_mm.value);
       }
@@ -756,7 +755,7 @@ private:
               retro_mm2 += s.h * s.h;
           }
     }
-    return retro_mm2 >= 10.0; // a few mm² on more than one plane, not a stray voxel
+    return retro_mm2 >= rules_.settings.retro_oesophageal_mm2.value;
   }
 
 public:
@@ -807,18 +806,19 @@ std::vector<const NerveRule*> dependency_order(const RuleBase& rules) {
   return order;
 }
 
-void global_checks(Landmarks& lm, const CtVolume* ct, Warnings& warnings) {
+void global_checks(Landmarks& lm, const CtVolume* ct, const RuleSettings& settings, Warnings& warnings) {
   // Slice thickness: the spacing along the voxel axis closest to the cranio-caudal direction.
   const Geometry& g = lm.geometry();
   int zaxis = 0;
   for (int a = 1; a < 3; ++a)
     if (std::abs(g.direction(2, a)) > std::abs(g.direction(2, zaxis)))
       zaxis = a;
-  if (g.spacing[zaxis] > 3.0)
+  if (g.spacing[zaxis] > settings.max_slice_spacing_mm.value)
     warnings.add(fmt::format(
-        "slices are {:.1f} mm apart (> 3 mm): small landmarks (cricoid, hyoid, thyroid poles) and "
+        "slices are {:.1f} mm apart (> {:g} mm): small landmarks (cricoid, hyoid, thyroid poles) and "
         "nerve levels are less certain",
-        g.spacing[zaxis]));
+        g.spacing[zaxis],
+        settings.max_slice_spacing_mm.value));
   if (!ct)
     return;
   double sum = 0;
@@ -841,7 +841,7 @@ void global_checks(Landmarks& lm, const CtVolume* ct, Warnings& warnings) {
             }
           }
   }
-  if (n > 0 && sum / double(n) < 150)
+  if (n > 0 && sum / double(n) < settings.contrast_min_hu.value)
     warnings.add(
         fmt::format("the carotid arteries are not contrast-enhanced (mean {:.0f} HU): vessel landmarks from "
                     "non-contrast CT are less reliable, widen the margins",
@@ -866,7 +866,7 @@ std::vector<NervePath> estimate_nerves(const RuleBase& rules,
   if (ct && !ct->geometry.same_grid(structures.voxels.geometry))
     throw InputError("the CT and the structure map are on different grids");
   Landmarks lm(structures, ct);
-  global_checks(lm, ct, warnings);
+  global_checks(lm, ct, rules.settings, warnings);
   Engine engine(rules, lm, options, warnings);
   std::vector<NervePath> out;
   for (const NerveRule* rule : dependency_order(rules))

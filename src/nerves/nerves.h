@@ -189,11 +189,37 @@ struct NerveRule {
   fs::path file;
 };
 
+//! Smoothing of one kind of course by a P-spline (Eilers & Marx 1996): the penalty starts at `lambda` and
+//! grows until the radius of curvature is anatomically possible (design §4) or it reaches `lambda_max`.
+struct CourseSmoothing {
+  Quantity knot_spacing_mm; //!< along the course parameter: z (per-plane courses) or chord length
+  Quantity lambda;          //!< dimensionless (the penalty is relative to the mean weight)
+  Quantity lambda_max;
+};
+
+struct SmoothingSettings {
+  CourseSmoothing per_plane; //!< courses placed on axial planes
+  CourseSmoothing waypoints; //!< courses through waypoints
+  Quantity lambda_growth;    //!< factor on lambda between tries
+};
+
+//! rule_base.yaml `settings`: the engine's tuning shared by every rule, each number with its provenance.
+struct RuleSettings {
+  Quantity large_goitre_ml; //!< thyroid volume above which goitre-keyed frequencies use `large`
+  SmoothingSettings smoothing;
+  Quantity gap_sd_per_mm;             //!< corridor SD growth with the distance to the nearest placed point
+  Quantity groove_tolerance_mm;       //!< added to the band in which two walls count as meeting (groove)
+  Quantity level_profile_min_step_mm; //!< least z step between consecutive points of a level profile
+  Quantity retro_oesophageal_mm2;     //!< right subclavian area behind the oesophagus that makes it aberrant
+  Quantity max_slice_spacing_mm;      //!< above it, small landmarks' levels are uncertain (warning)
+  Quantity contrast_min_hu;           //!< mean carotid HU below which the CT counts as non-contrast (warning)
+};
+
 struct RuleBase {
   std::string version;
   std::vector<NerveRule> nerves;
   std::map<std::string, Source> sources;
-  Quantity large_goitre_ml;
+  RuleSettings settings;
   const NerveRule* find(const std::string& nerve) const;
 };
 

@@ -297,7 +297,45 @@ public:
     return k;
   }
 
+  //! rule_base.yaml `settings`: all required, each a quantity with its provenance.
+  RuleSettings settings(const YAML::Node& n, const Ctx& c) const {
+    RuleSettings s;
+    s.large_goitre_ml = setting(n, "large_goitre_ml", c);
+    const YAML::Node smoothing = need(n, "smoothing", c);
+    const Ctx sc = c / "smoothing";
+    s.smoothing.per_plane = course_smoothing(need(smoothing, "per_plane", sc), sc / "per_plane");
+    s.smoothing.waypoints = course_smoothing(need(smoothing, "waypoints", sc), sc / "waypoints");
+    s.smoothing.lambda_growth = setting(smoothing, "lambda_growth", sc);
+    if (s.smoothing.lambda_growth.value <= 1)
+      (sc / "lambda_growth").fail("lambda_growth is above 1 (the penalty grows between tries)");
+    s.gap_sd_per_mm = setting(n, "gap_sd_per_mm", c, true);
+    s.groove_tolerance_mm = setting(n, "groove_tolerance_mm", c, true);
+    s.level_profile_min_step_mm = setting(n, "level_profile_min_step_mm", c, true);
+    s.retro_oesophageal_mm2 = setting(n, "retro_oesophageal_mm2", c);
+    s.max_slice_spacing_mm = setting(n, "max_slice_spacing_mm", c);
+    s.contrast_min_hu = setting(n, "contrast_min_hu", c);
+    return s;
+  }
+
 private:
+  //! A required setting: a positive quantity (or zero, for a term that may be switched off).
+  Quantity setting(const YAML::Node& n, const char* key, const Ctx& c, bool zero_allowed = false) const {
+    Quantity q = quantity(need(n, key, c), c / key);
+    if (q.value < 0 || (q.value == 0 && !zero_allowed))
+      (c / key).fail(zero_allowed ? "must not be negative" : "must be positive");
+    return q;
+  }
+
+  CourseSmoothing course_smoothing(const YAML::Node& n, const Ctx& c) const {
+    CourseSmoothing s;
+    s.knot_spacing_mm = setting(n, "knot_spacing_mm", c);
+    s.lambda = setting(n, "lambda", c);
+    s.lambda_max = setting(n, "lambda_max", c);
+    if (s.lambda_max.value < s.lambda.value)
+      (c / "lambda_max").fail("lambda_max is at least lambda");
+    return s;
+  }
+
   const std::map<std::string, Source>& sources_;
   std::set<std::string>& cited_;
 };
@@ -431,8 +469,7 @@ RuleBase load_rule_base(const fs::path& dir) {
   }
   std::set<std::string> cited;
   Parser p(rb.sources, cited);
-  rb.large_goitre_ml = p.quantity(p.need(base["settings"], "large_goitre_ml", c / "settings"),
-                                  c / "settings" / "large_goitre_ml");
+  rb.settings = p.settings(base["settings"], c / "settings");
 
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir))

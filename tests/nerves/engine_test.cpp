@@ -28,9 +28,12 @@ LabelMap sheath(double gap_from, double gap_to) {
   return rasterise(g, shapes);
 }
 
-std::vector<nerves::NervePath>
-run(const LabelMap& m, const std::string& text, Warnings& w, const nerves::EstimationOptions& opt = {}) {
-  RuleDir dir({{"testnerve.yaml", text}});
+std::vector<nerves::NervePath> run(const LabelMap& m,
+                                   const std::string& text,
+                                   Warnings& w,
+                                   const nerves::EstimationOptions& opt = {},
+                                   const std::string& settings = shipped_settings()) {
+  RuleDir dir({{"testnerve.yaml", text}}, settings);
   return nerves::estimate_nerves(nerves::load_rule_base(dir.path()), m, nullptr, opt, w);
 }
 
@@ -58,6 +61,43 @@ TEST(Engine, BridgesShortGapsAndReportsSkippedLevels) {
   EXPECT_GT(r_gap, r_far);
   // r95 = 2.4477 · sqrt(max(2², 3²) + 1²) + 1 away from gaps.
   EXPECT_NEAR(r_far, 2.4477 * std::sqrt(10.0) + 1.0, 0.01);
+}
+
+//! The corridor 95 % radius at the path point nearest to level z.
+double r95_at(const nerves::NervePath& p, double z) {
+  size_t best = 0;
+  for (size_t i = 0; i < p.path_mm.size(); ++i)
+    if (std::abs(p.path_mm[i].z() - z) < std::abs(p.path_mm[best].z() - z))
+      best = i;
+  return p.corridor_r95_mm.at(best);
+}
+
+TEST(Engine, CorridorGrowthAcrossGapsIsTheRuleBaseSetting) {
+  Warnings w;
+  const LabelMap m = sheath(40, 47);
+  auto shipped = run(m, kVagusLike, w).at(0);
+  auto none = run(m, kVagusLike, w, {}, with_value(shipped_settings(), "gap_sd_per_mm", "0")).at(0);
+  auto steep = run(m, kVagusLike, w, {}, with_value(shipped_settings(), "gap_sd_per_mm", "1.0")).at(0);
+  ASSERT_TRUE(shipped.estimated && none.estimated && steep.estimated);
+  // Without growth the corridor in the gap is the one far from it; the steeper, the wider.
+  EXPECT_NEAR(r95_at(none, 43.5), r95_at(none, 65), 1e-9);
+  EXPECT_GT(r95_at(shipped, 43.5), r95_at(none, 43.5) + 0.1);
+  EXPECT_GT(r95_at(steep, 43.5), r95_at(shipped, 43.5) + 0.1);
+}
+
+TEST(Engine, SliceSpacingWarningIsTheRuleBaseSetting) {
+  auto warned = [](const std::string& settings) {
+    Warnings w;
+    run(sheath(200, 201), kVagusLike, w, {}, settings);
+    for (const auto& m : w.items())
+      if (m.find("slices are") != std::string::npos)
+        return m;
+    return std::string();
+  };
+  EXPECT_EQ(warned(shipped_settings()), ""); // 1 mm slices
+  EXPECT_EQ(warned(with_value(shipped_settings(), "max_slice_spacing_mm", "0.5")),
+            "slices are 1.0 mm apart (> 0.5 mm): small landmarks (cricoid, hyoid, thyroid poles) and nerve "
+            "levels are less certain");
 }
 
 TEST(Engine, LongGapsSplitThePathAndWarn) {

@@ -108,3 +108,54 @@ TEST(RuleVocabulary, UnknownWordsNameTheFieldAndListTheAllowedOnes) {
   expect_rule_error(replaced(good, "goitre: large", "goitre: huge"),
                     "probability[0].goitre: unknown goitre size 'huge' (small, large)");
 }
+
+TEST(RuleSettings, ShippedTuningIsReadWithItsProvenance) {
+  const auto rules = nerves::load_rule_base(nerves::default_rules_dir());
+  const nerves::RuleSettings& s = rules.settings;
+  // The values the engine had as literals before they moved to rule_base.yaml.
+  const std::vector<std::pair<const nerves::Quantity*, double>> expected{
+      {&s.large_goitre_ml, 40},
+      {&s.smoothing.per_plane.knot_spacing_mm, 6},
+      {&s.smoothing.per_plane.lambda, 2},
+      {&s.smoothing.per_plane.lambda_max, 2000},
+      {&s.smoothing.waypoints.knot_spacing_mm, 8},
+      {&s.smoothing.waypoints.lambda, 0.02},
+      {&s.smoothing.waypoints.lambda_max, 2},
+      {&s.smoothing.lambda_growth, 3},
+      {&s.gap_sd_per_mm, 0.25},
+      {&s.groove_tolerance_mm, 2},
+      {&s.level_profile_min_step_mm, 5},
+      {&s.retro_oesophageal_mm2, 10},
+      {&s.max_slice_spacing_mm, 3},
+      {&s.contrast_min_hu, 150}};
+  for (const auto& [q, value] : expected) {
+    EXPECT_EQ(q->value, value);
+    EXPECT_EQ(q->tag, nerves::Provenance::derived) << value;
+    EXPECT_GT(q->note.size(), 20u) << value << ": a derived value says what it controls and why";
+  }
+}
+
+TEST(RuleSettings, MissingOrUnusableSettingsAreErrors) {
+  auto expect_settings_error = [](const std::string& settings, const std::string& needle) {
+    RuleDir dir({{"testnerve.yaml", kWaypointRule}}, settings);
+    try {
+      nerves::load_rule_base(dir.path());
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("rule_base.yaml: " + needle), std::string::npos) << e.what();
+    }
+  };
+  std::string without_lambda_max = shipped_settings();
+  const size_t at = without_lambda_max.find("      lambda_max:");
+  ASSERT_NE(at, std::string::npos);
+  without_lambda_max.erase(at, without_lambda_max.find('\n', at) + 1 - at);
+  expect_settings_error(without_lambda_max, "settings.smoothing.per_plane.lambda_max: missing");
+  expect_settings_error(with_value(shipped_settings(), "lambda_growth", "1"),
+                        "settings.smoothing.lambda_growth: lambda_growth is above 1");
+  expect_settings_error(with_value(shipped_settings(), "knot_spacing_mm", "0"),
+                        "settings.smoothing.per_plane.knot_spacing_mm: must be positive");
+  expect_settings_error(with_value(shipped_settings(), "lambda_max", "0.5"),
+                        "settings.smoothing.per_plane.lambda_max: lambda_max is at least lambda");
+  expect_settings_error(with_value(shipped_settings(), "gap_sd_per_mm", "-0.1"),
+                        "settings.gap_sd_per_mm: must not be negative");
+}

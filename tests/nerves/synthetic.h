@@ -71,14 +71,43 @@ inline Shape box(const std::string& name, const Vec3& lo, const Vec3& hi) {
           [=](const Vec3& p) { return (p.array() >= lo.array()).all() && (p.array() <= hi.array()).all(); }};
 }
 
-//! A folder with rule_base.yaml (one test source) and the given nerve rule files.
+//! The `settings:` block of the shipped rules/rule_base.yaml (its lines up to the next top-level key), so
+//! that test rules are estimated with the shipped tuning.
+inline std::string shipped_settings() {
+  std::ifstream in(nerves::default_rules_dir() / "rule_base.yaml");
+  std::string line, block;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '#') {
+      if (inside)
+        break;
+      inside = line == "settings:";
+    }
+    if (inside)
+      block += line + "\n";
+  }
+  return block;
+}
+
+//! `yaml` with the first `key: {value: X` given the value `value` (e.g. a setting changed for a test).
+inline std::string with_value(std::string yaml, const std::string& key, const std::string& value) {
+  const std::string field = key + ": {value: ";
+  const size_t at = yaml.find(field);
+  EXPECT_NE(at, std::string::npos) << key;
+  if (at != std::string::npos) {
+    const size_t from = at + field.size();
+    yaml.replace(from, yaml.find(',', from) - from, value);
+  }
+  return yaml;
+}
+
+//! A folder with rule_base.yaml (the given settings block, one test source) and nerve rule files.
 class RuleDir {
 public:
-  explicit RuleDir(const std::vector<std::pair<std::string, std::string>>& files) {
-    std::ofstream(dir_ / "rule_base.yaml") << R"(version: "test"
-settings:
-  large_goitre_ml: {value: 40, tag: D, note: test}
-sources:
+  explicit RuleDir(const std::vector<std::pair<std::string, std::string>>& files,
+                   const std::string& settings = shipped_settings()) {
+    std::ofstream(dir_ / "rule_base.yaml") << "version: \"test\"\n"
+                                           << settings << R"(sources:
   Test 2026:
     authors: Test A
     title: A test source
