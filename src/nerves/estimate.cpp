@@ -129,35 +129,46 @@ public:
                                       chosen->variant->name,
                                       100 * chosen->probability,
                                       chosen->variant->description));
-    if (rule.nerve == "recurrent_laryngeal" && side == "right" && aberrant_right_subclavian_)
-      warnings_.add(
-          "aberrant right subclavian artery segmented (retro-oesophageal): a non-recurrent right inferior "
-          "laryngeal nerve is expected");
+    warn_conditions(rule, side);
     check_sanity(out, chosen->fitted);
     return out;
   }
 
 private:
   // ---------------------------------------------------------------- probabilities
+  //! Whether a keyed entry applies to this patient, scan and side (every key it gives matches).
+  bool applies(const KeyedProbability& k, const std::string& side) const {
+    if (!k.population.empty() && k.population != opt_.keys.population)
+      return false;
+    if (!k.side.empty() && k.side != side)
+      return false;
+    if (!k.sex.empty() && k.sex != opt_.keys.sex)
+      return false;
+    if (k.goitre && *k.goitre != goitre_)
+      return false;
+    if (k.condition && !holds(*k.condition))
+      return false;
+    if (k.age && (!opt_.keys.age || *opt_.keys.age < k.age->first || *opt_.keys.age > k.age->second))
+      return false;
+    return true;
+  }
+
+  //! The variant's frequency: the applicable entry matching most keys (ties: the first listed).
   double probability(const Variant& v, const std::string& side) const {
     const KeyedProbability* best = nullptr;
-    for (const auto& k : v.probability) {
-      if (!k.population.empty() && k.population != opt_.keys.population)
-        continue;
-      if (!k.side.empty() && k.side != side)
-        continue;
-      if (!k.sex.empty() && k.sex != opt_.keys.sex)
-        continue;
-      if (k.goitre && *k.goitre != goitre_)
-        continue;
-      if (k.condition && !holds(*k.condition))
-        continue;
-      if (k.age && (!opt_.keys.age || *opt_.keys.age < k.age->first || *opt_.keys.age > k.age->second))
-        continue;
-      if (!best || k.specificity() > best->specificity())
+    for (const auto& k : v.probability)
+      if (applies(k, side) && (!best || k.specificity() > best->specificity()))
         best = &k;
-    }
     return best ? best->probability.value : 0.0;
+  }
+
+  //! The warnings of the applicable entries that carry one (a condition on the scan that changes what
+  //! the estimated nerve is expected to do), in the rule's order.
+  void warn_conditions(const NerveRule& rule, const std::string& side) {
+    for (const auto& v : rule.variants)
+      for (const auto& k : v.probability)
+        if (!k.warning.empty() && applies(k, side))
+          warnings_.add(k.warning);
   }
 
   //! Whether a finding keying variant frequencies is on this scan.

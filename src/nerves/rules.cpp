@@ -294,6 +294,9 @@ public:
     k.probability = quantity(need(n, "probability", c), c / "probability");
     if (k.probability.value < 0 || k.probability.value > 1)
       (c / "probability").fail("a probability lies between 0 and 1");
+    k.warning = text(n, "warning", c);
+    if (!k.warning.empty() && !k.condition)
+      (c / "warning").fail("a warning reports a condition found on the scan: give the entry a condition");
     return k;
   }
 

@@ -1,6 +1,7 @@
 // Engine behaviour: gaps, not_estimated, levels, corridor, variants, validation of rule files.
 #include "synthetic.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 using namespace nervemap;
@@ -98,6 +99,63 @@ TEST(Engine, SliceSpacingWarningIsTheRuleBaseSetting) {
   EXPECT_EQ(warned(with_value(shipped_settings(), "max_slice_spacing_mm", "0.5")),
             "slices are 1.0 mm apart (> 0.5 mm): small landmarks (cricoid, hyoid, thyroid poles) and nerve "
             "levels are less certain");
+}
+
+//! Both carotid sheaths and the oesophagus; with `aberrant`, a right subclavian artery behind the
+//! oesophagus; with `right_vein`, the right jugular vein (a landmark of the test rule).
+LabelMap neck(bool aberrant, bool right_vein = true) {
+  Geometry g = grid({-45, -20, 0}, {45, 20, 60}, {1, 1, 1});
+  std::vector<Shape> shapes{cylinder("common_carotid_artery_left", 22, 0, 3.3, 2, 58),
+                            cylinder("internal_jugular_vein_left", 34, 0, 5, 2, 58),
+                            cylinder("common_carotid_artery_right", -22, 0, 3.3, 2, 58),
+                            cylinder("esophagus", 0, 5, 6, 2, 58)};
+  if (right_vein)
+    shapes.push_back(cylinder("internal_jugular_vein_right", -34, 0, 5, 2, 58));
+  if (aberrant)
+    shapes.push_back(box("subclavian_artery_right", {-8, 12, 20}, {8, 17, 30}));
+  return rasterise(g, shapes);
+}
+
+//! kVagusLike for the given sides, with a variant whose right-side frequency is keyed on the condition
+//! and carries a warning.
+std::string with_condition_warning(const std::string& sides) {
+  std::string text = kVagusLike;
+  text.replace(text.find("sides: [left]"), 13, "sides: " + sides);
+  return text + R"(variants:
+  - name: elsewhere
+    description: test variant
+    probability:
+      - side: right
+        condition: aberrant_right_subclavian
+        probability: {value: 0.2, tag: D, note: t}
+        warning: "test: with this artery the right nerve may run elsewhere"
+    placement:
+      - name: behind the vein
+        primitive: surface
+        structure: internal_jugular_vein_<side>
+        surface: posterior
+        sd_mm: {lateral: {value: 2, tag: D, note: t}, anteroposterior: {value: 2, tag: D, note: t}}
+)";
+}
+
+TEST(Engine, AConditionsWarningIsEmittedForAnEstimatedNerveOfItsSide) {
+  const std::string warning = "test: with this artery the right nerve may run elsewhere";
+  auto warnings = [&](const LabelMap& m, const std::string& sides) {
+    Warnings w;
+    auto paths = run(m, with_condition_warning(sides), w);
+    return std::make_pair(std::count(w.items().begin(), w.items().end(), warning), paths);
+  };
+  auto [both, paths] = warnings(neck(true), "[left, right]");
+  EXPECT_EQ(both, 1);
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_TRUE(paths[1].estimated);
+  EXPECT_NEAR(paths[1].variants.at(1).probability, 0.2, 1e-12); // the condition holds
+  EXPECT_EQ(paths[0].variants.at(1).probability, 0.0);          // left: the entry is keyed right
+  EXPECT_EQ(warnings(neck(true), "[left]").first, 0);           // not for the other side
+  EXPECT_EQ(warnings(neck(false), "[left, right]").first, 0);   // not without the condition
+  auto [unestimated, right] = warnings(neck(true, false), "[right]");
+  EXPECT_FALSE(right.at(0).estimated);
+  EXPECT_EQ(unestimated, 0); // not for a nerve that could not be placed
 }
 
 TEST(Engine, LongGapsSplitThePathAndWarn) {

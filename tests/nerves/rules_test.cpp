@@ -105,6 +105,8 @@ TEST(RuleVocabulary, UnknownWordsNameTheFieldAndListTheAllowedOnes) {
   expect_rule_error(replaced(good, "condition: aberrant_right_subclavian", "condition: retrosternal_goitre"),
                     "probability[0].condition: unknown condition 'retrosternal_goitre' "
                     "(aberrant_right_subclavian)");
+  expect_rule_error(replaced(good, "condition: aberrant_right_subclavian, ", "warning: \"no finding\", "),
+                    "probability[0].warning: a warning reports a condition found on the scan");
   expect_rule_error(replaced(good, "goitre: large", "goitre: huge"),
                     "probability[0].goitre: unknown goitre size 'huge' (small, large)");
 }
@@ -158,4 +160,22 @@ TEST(RuleSettings, MissingOrUnusableSettingsAreErrors) {
                         "settings.smoothing.per_plane.lambda_max: lambda_max is at least lambda");
   expect_settings_error(with_value(shipped_settings(), "gap_sd_per_mm", "-0.1"),
                         "settings.gap_sd_per_mm: must not be negative");
+}
+
+TEST(RuleBase, TheAberrantSubclavianWarningIsRuleKnowledge) {
+  // The engine names no nerve: the recurrent laryngeal rule carries the warning of its condition.
+  const auto rules = nerves::load_rule_base(nerves::default_rules_dir());
+  std::vector<std::string> warnings;
+  for (const auto& r : rules.nerves)
+    for (const auto& v : r.variants)
+      for (const auto& k : v.probability)
+        if (!k.warning.empty()) {
+          EXPECT_EQ(r.nerve, "recurrent_laryngeal");
+          EXPECT_EQ(k.side, "right");
+          EXPECT_EQ(k.condition, nerves::Condition::aberrant_right_subclavian);
+          warnings.push_back(k.warning);
+        }
+  EXPECT_EQ(warnings,
+            std::vector<std::string>{"aberrant right subclavian artery segmented (retro-oesophageal): a "
+                                     "non-recurrent right inferior laryngeal nerve is expected"});
 }
