@@ -1,5 +1,6 @@
-// Internal to the nerves module (not a public header): landmark sampling, planar geometry and the
-// smoothing spline shared by the module's .cpp files.
+// Internal to the nerves module (not a public header): the rule vocabulary's word tables, landmark
+// sampling, planar geometry and the smoothing spline shared by the module's .cpp files (the engine
+// itself: internal_engine.h).
 #pragma once
 
 #include "anatomy/anatomy.h"
@@ -8,7 +9,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <string_view>
 #include <utility>
 
@@ -64,6 +64,9 @@ template <class E, size_t N> std::optional<std::string_view> word_of(const Words
       return w;
   return std::nullopt;
 }
+
+//! The rule name of the nerve an Anchor::nerve waypoint follows ("vagus_<side>" → "vagus").
+std::string followed_nerve(const Waypoint& w);
 
 //! Side-resolved unit vector of an anatomical direction (LPS); axis_* need the a→b axis (in-plane).
 Vec3 direction_vector(Direction d, const std::string& side, const Vec2& axis = Vec2(1, 0));

@@ -428,6 +428,10 @@ parse_rule(const fs::path& file, const YAML::Node& doc, const std::map<std::stri
 
 } // namespace
 
+std::string detail::followed_nerve(const Waypoint& w) {
+  return w.nerve.substr(0, w.nerve.find("_<side>"));
+}
+
 int KeyedProbability::specificity() const {
   return int(!population.empty()) + int(!side.empty()) + int(!sex.empty()) + int(goitre.has_value()) +
          int(condition.has_value()) + int(age.has_value());
@@ -509,8 +513,7 @@ RuleBase load_rule_base(const fs::path& dir) {
     auto check = [&](const std::vector<Waypoint>& wps) {
       for (const auto& w : wps)
         if (w.anchor == Anchor::nerve) {
-          std::string nerve = w.nerve.substr(0, w.nerve.find("_<side>"));
-          if (!rb.find(nerve))
+          if (!rb.find(followed_nerve(w)))
             throw InputError(fmt::format("rule file {}: waypoint '{}' follows unknown nerve '{}'",
                                          r.file.filename().string(),
                                          w.name,
