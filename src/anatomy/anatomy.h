@@ -138,4 +138,15 @@ struct StructureSummary {
 //! Voxel count, volume and centroid of every label in the map's table (absent ones with 0 voxels).
 std::vector<StructureSummary> summarise(const LabelMap& labels);
 
+//! One label value's voxels: count, bounding box (LPS voxel centres and indices) and index sum.
+struct LabelStatistics {
+  int64_t voxels = 0;
+  Vec3 lps_min = Vec3::Constant(1e300), lps_max = Vec3::Constant(-1e300);
+  Index3 index_min{0, 0, 0}, index_max{-1, -1, -1};
+  Vec3 index_sum = Vec3::Zero(); //!< the affine is linear: index_sum / voxels maps to the LPS centroid
+};
+
+//! Statistics of every label value (index = value, 0 unused) from one pass over the volume.
+std::array<LabelStatistics, 256> label_statistics(const LabelMap& labels);
+
 } // namespace nervemap::anatomy

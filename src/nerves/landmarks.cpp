@@ -1,10 +1,9 @@
-// Landmarks: presence, levels and axial cross-sections of the segmented structures.
+// Landmarks: presence, statistics, extremes and axial cross-sections of the segmented structures.
 #include "anatomy/anatomy.h"
-#include "nerves/engine.h"
+#include "nerves/internal.h"
 
 #include <cmath>
 #include <fmt/format.h>
-#include <omp.h>
 
 namespace nervemap::nerves::detail {
 
@@ -71,56 +70,7 @@ Landmarks::Landmarks(const LabelMap& labels, const CtVolume* ct) : labels_(label
     return 0.5 * h_;
   };
   lattice_origin_ = Vec2(g.origin.x() + phase(0), g.origin.y() + phase(1));
-  const Mat4 a = g.affine();
-  const int threads = omp_get_max_threads();
-  std::vector<std::array<StructureStats, 256>> partial(static_cast<size_t>(threads));
-#pragma omp parallel
-  {
-    auto& local = partial[size_t(omp_get_thread_num())];
-#pragma omp for schedule(static)
-    for (int64_t k = 0; k < g.dims[2]; ++k)
-      for (int64_t j = 0; j < g.dims[1]; ++j) {
-        const uint8_t* row = &labels.voxels.data[labels.voxels.offset(0, j, k)];
-        for (int64_t i = 0; i < g.dims[0]; ++i) {
-          const uint8_t v = row[i];
-          if (!v)
-            continue;
-          StructureStats& s = local[v];
-          const Vec3 p = a.block<3, 3>(0, 0) * Vec3(double(i), double(j), double(k)) + a.block<3, 1>(0, 3);
-          if (s.voxels == 0) {
-            s.index_min = {i, j, k};
-            s.index_max = {i, j, k};
-          }
-          ++s.voxels;
-          s.lps_min = s.lps_min.cwiseMin(p);
-          s.lps_max = s.lps_max.cwiseMax(p);
-          s.index_min = {
-              std::min(s.index_min[0], i), std::min(s.index_min[1], j), std::min(s.index_min[2], k)};
-          s.index_max = {
-              std::max(s.index_max[0], i), std::max(s.index_max[1], j), std::max(s.index_max[2], k)};
-          s.index_sum += Vec3(double(i), double(j), double(k));
-        }
-      }
-  }
-  for (const auto& local : partial)
-    for (size_t v = 1; v < 256; ++v) {
-      const StructureStats& s = local[v];
-      if (!s.voxels)
-        continue;
-      StructureStats& t = stats_[v];
-      if (!t.voxels) {
-        t = s;
-        continue;
-      }
-      t.voxels += s.voxels;
-      t.lps_min = t.lps_min.cwiseMin(s.lps_min);
-      t.lps_max = t.lps_max.cwiseMax(s.lps_max);
-      for (int ax = 0; ax < 3; ++ax) {
-        t.index_min[ax] = std::min(t.index_min[ax], s.index_min[ax]);
-        t.index_max[ax] = std::max(t.index_max[ax], s.index_max[ax]);
-      }
-      t.index_sum += s.index_sum;
-    }
+  stats_ = anatomy::label_statistics(labels);
   // Global midline: the trachea, else the mean of the paired structures' centroids.
   if (present("trachea")) {
     global_midline_x_ = centroid("trachea").x();
@@ -149,7 +99,7 @@ int Landmarks::id(const std::string& name) const {
   return s->id;
 }
 
-const StructureStats* Landmarks::stats(const std::string& name) const {
+const anatomy::LabelStatistics* Landmarks::stats(const std::string& name) const {
   int v = id(name);
   return v > 0 && v < 256 && stats_[size_t(v)].voxels > 0 ? &stats_[size_t(v)] : nullptr;
 }
@@ -159,12 +109,12 @@ bool Landmarks::present(const std::string& name) const {
 }
 
 Vec3 Landmarks::centroid(const std::string& name) const {
-  const StructureStats* s = stats(name);
+  const anatomy::LabelStatistics* s = stats(name);
   return s ? geometry().index_to_lps(s->index_sum / double(s->voxels)) : Vec3::Zero();
 }
 
 double Landmarks::volume_ml(const std::string& name) const {
-  const StructureStats* s = stats(name);
+  const anatomy::LabelStatistics* s = stats(name);
   return s ? double(s->voxels) * geometry().voxel_volume_mm3() / 1000.0 : 0.0;
 }
 
@@ -214,7 +164,7 @@ const Section& Landmarks::section(const std::string& name, double z) {
   Section s;
   s.z = z;
   s.h = h_;
-  const StructureStats* st = stats(name);
+  const anatomy::LabelStatistics* st = stats(name);
   const Geometry& g = geometry();
   // Only planes within the structure's z-range (± half the voxel extent) can cut it.
   const double half_voxel =
@@ -254,7 +204,7 @@ const Section& Landmarks::section(const std::string& name, double z) {
 
 std::optional<Vec3>
 Landmarks::extreme(const std::string& name, const Vec3& dir, const std::string& half_side) {
-  const StructureStats* st = stats(name);
+  const anatomy::LabelStatistics* st = stats(name);
   if (!st)
     return std::nullopt;
   const int label = id(name);
@@ -290,43 +240,6 @@ Landmarks::extreme(const std::string& name, const Vec3& dir, const std::string& 
   return sum / double(points.size());
 }
 
-std::optional<Vec3> Landmarks::laryngeal_prominence() {
-  if (!prominence_)
-    prominence_ = find_laryngeal_prominence();
-  return *prominence_;
-}
-
-std::optional<Vec3> Landmarks::find_laryngeal_prominence() {
-  // The prominence is the upper end of the thyroid cartilage's anterior angle: among the voxels within
-  // 2 mm of the most anterior one, the most cranial (a flat-fronted angle must not average downward).
-  const StructureStats* st = stats("thyroid_cartilage");
-  if (!st)
-    return std::nullopt;
-  const int label = id("thyroid_cartilage");
-  const Geometry& g = geometry();
-  std::vector<Vec3> points;
-  double y_min = 1e300;
-  for (int64_t k = st->index_min[2]; k <= st->index_max[2]; ++k)
-    for (int64_t j = st->index_min[1]; j <= st->index_max[1]; ++j)
-      for (int64_t i = st->index_min[0]; i <= st->index_max[0]; ++i)
-        if (labels_.voxels.at(i, j, k) == label) {
-          points.push_back(g.index_to_lps(Vec3(double(i), double(j), double(k))));
-          y_min = std::min(y_min, points.back().y());
-        }
-  double z_max = -1e300;
-  for (const auto& p : points)
-    if (p.y() <= y_min + 2.0)
-      z_max = std::max(z_max, p.z());
-  Vec3 sum = Vec3::Zero();
-  int n = 0;
-  for (const auto& p : points)
-    if (p.y() <= y_min + 2.0 && p.z() >= z_max - 0.5 * g.spacing.maxCoeff()) {
-      sum += p;
-      ++n;
-    }
-  return sum / double(n);
-}
-
 double Landmarks::midline_x(double z) {
   for (const char* name : {"trachea", "larynx_air", "cricoid_cartilage", "thyroid_cartilage", "esophagus"}) {
     if (!present(name))
@@ -338,96 +251,18 @@ double Landmarks::midline_x(double z) {
   return global_midline_x_;
 }
 
-std::optional<double> Landmarks::level_z(const Level& level, const std::string& side, std::string& why) {
-  const double offset = level.offset_mm.value;
-  if (level.kind == "top" || level.kind == "bottom" || level.kind == "middle" || level.kind == "fraction") {
-    const std::string name = resolve_side(level.structure, side);
-    const StructureStats* s = stats(name);
-    if (!s) {
-      why = fmt::format("{} absent", name);
-      return std::nullopt;
-    }
-    double top = s->lps_max.z(), bottom = s->lps_min.z();
-    if (!level.part.empty()) {
-      // Only the front or back quarter of the structure's anteroposterior extent, e.g. the cricoid arch,
-      // whose upper border is far lower in front than the lamina behind.
-      const std::string key = name + "/" + level.part;
-      auto it = part_ranges_.find(key);
-      if (it == part_ranges_.end()) {
-        const int label = id(name);
-        const bool anterior = level.part == "anterior";
-        const double y_mid = anterior ? s->lps_min.y() + 0.25 * (s->lps_max.y() - s->lps_min.y())
-                                      : s->lps_max.y() - 0.25 * (s->lps_max.y() - s->lps_min.y());
-        double lo = 1e300, hi = -1e300;
-        const Geometry& g = geometry();
-        for (int64_t k = s->index_min[2]; k <= s->index_max[2]; ++k)
-          for (int64_t j = s->index_min[1]; j <= s->index_max[1]; ++j)
-            for (int64_t i = s->index_min[0]; i <= s->index_max[0]; ++i)
-              if (labels_.voxels.at(i, j, k) == label) {
-                const Vec3 p = g.index_to_lps(Vec3(double(i), double(j), double(k)));
-                if (anterior ? p.y() <= y_mid : p.y() >= y_mid) {
-                  lo = std::min(lo, p.z());
-                  hi = std::max(hi, p.z());
-                }
-              }
-        it = part_ranges_.emplace(key, std::make_pair(lo, hi)).first;
-      }
-      bottom = it->second.first;
-      top = it->second.second;
-    }
-    if (level.kind == "top")
-      return top + offset;
-    if (level.kind == "bottom")
-      return bottom + offset;
-    if (level.kind == "middle")
-      return 0.5 * (top + bottom) + offset;
-    return top - level.fraction.value * (top - bottom) + offset;
+std::pair<double, double> Landmarks::scan_z_range() const {
+  const Geometry& g = geometry();
+  double zmin = 1e300, zmax = -1e300;
+  for (int c = 0; c < 8; ++c) {
+    const double z = g.index_to_lps(Vec3((c & 1) ? double(g.dims[0] - 1) : 0.0,
+                                         (c & 2) ? double(g.dims[1] - 1) : 0.0,
+                                         (c & 4) ? double(g.dims[2] - 1) : 0.0))
+                         .z();
+    zmin = std::min(zmin, z);
+    zmax = std::max(zmax, z);
   }
-  if (level.kind == "thoracic_inlet") {
-    // Design §4: the cranial end of T1; else the cranial end of the clavicles; else the scan's end.
-    if (const StructureStats* t1 = stats("vertebrae_T1"))
-      return t1->lps_max.z() + offset;
-    double clav = -1e300;
-    for (const char* name : {"clavicula_left", "clavicula_right"})
-      if (const StructureStats* c = stats(name))
-        clav = std::max(clav, c->lps_max.z());
-    if (clav > -1e299) {
-      why = "vertebrae_T1 absent: thoracic inlet taken at the cranial end of the clavicles";
-      return clav + offset;
-    }
-    const Geometry& g = geometry();
-    double zmin = 1e300;
-    for (int c = 0; c < 8; ++c)
-      zmin = std::min(zmin,
-                      g.index_to_lps(Vec3((c & 1) ? double(g.dims[0] - 1) : 0.0,
-                                          (c & 2) ? double(g.dims[1] - 1) : 0.0,
-                                          (c & 4) ? double(g.dims[2] - 1) : 0.0))
-                          .z());
-    why = "vertebrae_T1 and clavicles absent: thoracic inlet taken at the caudal end of the scan";
-    return zmin + offset;
-  }
-  if (level.kind == "carotid_bifurcation") {
-    const StructureStats* ica = stats("internal_carotid_artery_" + side);
-    const StructureStats* cca = stats("common_carotid_artery_" + side);
-    if (ica && cca)
-      return 0.5 * (ica->lps_min.z() + cca->lps_max.z()) + offset;
-    if (ica)
-      return ica->lps_min.z() + offset;
-    if (cca)
-      return cca->lps_max.z() + offset;
-    why = fmt::format("internal_carotid_artery_{0} and common_carotid_artery_{0} absent", side);
-    return std::nullopt;
-  }
-  if (level.kind == "laryngeal_prominence") {
-    auto p = laryngeal_prominence();
-    if (!p) {
-      why = "thyroid_cartilage absent";
-      return std::nullopt;
-    }
-    return p->z() + offset;
-  }
-  why = fmt::format("unknown level {}", level.kind);
-  return std::nullopt;
+  return {zmin, zmax};
 }
 
 } // namespace nervemap::nerves::detail

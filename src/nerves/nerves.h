@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nervemap::nerves {
@@ -58,6 +59,43 @@ enum class Direction {
   axis_anterior
 };
 
+//! How a point is placed on an axial plane (see Placement).
+enum class Primitive { between, groove, surface };
+
+//! What a waypoint is anchored on (see Waypoint).
+enum class Anchor { extreme, surface, centroid, between, groove, midline, nerve };
+
+//! How a level is found: from a structure's cranio-caudal extent (top, bottom, middle, fraction) or a
+//! named level (design §4).
+enum class LevelKind {
+  top,
+  bottom,
+  middle,
+  fraction,
+  thoracic_inlet,
+  carotid_bifurcation,
+  laryngeal_prominence
+};
+
+//! The front or back quarter of a structure's anteroposterior extent (e.g. the cricoid arch).
+enum class Part { anterior, posterior };
+
+//! A finding on the scan that keys variant frequencies (and may carry a warning).
+enum class Condition { aberrant_right_subclavian };
+
+//! Thyroid size, by RuleSettings::large_goitre_ml.
+enum class Goitre { small, large };
+
+//! The rule files' word for a vocabulary value (each word is parsed once, in rules.cpp), for notes,
+//! reports and messages.
+std::string_view to_string(Direction value);
+std::string_view to_string(Primitive value);
+std::string_view to_string(Anchor value);
+std::string_view to_string(LevelKind value);
+std::string_view to_string(Part value);
+std::string_view to_string(Condition value);
+std::string_view to_string(Goitre value);
+
 struct Offset {
   Direction toward = Direction::posterior;
   Quantity mm;
@@ -66,13 +104,11 @@ struct Offset {
 //! A cranio-caudal level (LPS z): the top, bottom or middle of a structure, a fraction of its height
 //! from the top, or a named level; plus an offset toward superior.
 struct Level {
-  std::string
-      kind; //!< top, bottom, middle, fraction, thoracic_inlet, carotid_bifurcation, laryngeal_prominence
-  std::string structure; //!< for top/bottom/middle/fraction (may contain <side>)
-  Quantity fraction;     //!< kind == fraction: 0 = top, 1 = bottom
-  Quantity offset_mm;    //!< added toward superior (value 0 when absent)
-  std::string
-      part; //!< "", "anterior" or "posterior": only that half of the structure (e.g. the cricoid arch)
+  LevelKind kind = LevelKind::top;
+  std::string structure;    //!< for top/bottom/middle/fraction (may contain <side>)
+  Quantity fraction;        //!< kind == fraction: 0 = top, 1 = bottom
+  Quantity offset_mm;       //!< added toward superior (value 0 when absent)
+  std::optional<Part> part; //!< only that part of the structure (else all of it)
   std::string describe() const;
 };
 
@@ -89,7 +125,7 @@ struct LevelProfile {
 //!             (a fraction of its width from one border, or millimetres from it).
 struct Placement {
   std::string name;
-  std::string primitive;
+  Primitive primitive = Primitive::between;
   std::string a, b;      //!< between, groove
   std::string structure; //!< surface
   Direction surface = Direction::anterior;
@@ -108,7 +144,7 @@ struct Placement {
 //!  level, or nerve (the point of an already estimated nerve's path at a level).
 struct Waypoint {
   std::string name;
-  std::string anchor;
+  Anchor anchor = Anchor::extreme;
   std::string structure, structure_b, nerve; //!< may contain <side>
   Direction toward = Direction::superior;
   bool side_half = false; //!< restrict an unpaired structure (thyroid, hyoid) to the side's half
@@ -120,9 +156,14 @@ struct Waypoint {
 };
 
 struct KeyedProbability {
-  std::string population, side, sex, goitre, condition; //!< "" = any
-  std::optional<std::pair<int, int>> age;               //!< inclusive years
+  std::string population, side, sex;      //!< "" = any
+  std::optional<Goitre> goitre;           //!< none = any
+  std::optional<Condition> condition;     //!< none = any
+  std::optional<std::pair<int, int>> age; //!< inclusive years
   Quantity probability;
+  //! With a condition: emitted (once) when the entry applies to an estimated nerve, e.g. the anomaly
+  //! found on the scan and what it means for the nerve.
+  std::string warning;
   int specificity() const;
 };
 
@@ -147,11 +188,37 @@ struct NerveRule {
   fs::path file;
 };
 
+//! Smoothing of one kind of course by a P-spline (Eilers & Marx 1996): the penalty starts at `lambda` and
+//! grows until the radius of curvature is anatomically possible (design §4) or it reaches `lambda_max`.
+struct CourseSmoothing {
+  Quantity knot_spacing_mm; //!< along the course parameter: z (per-plane courses) or chord length
+  Quantity lambda;          //!< dimensionless (the penalty is relative to the mean weight)
+  Quantity lambda_max;
+};
+
+struct SmoothingSettings {
+  CourseSmoothing per_plane; //!< courses placed on axial planes
+  CourseSmoothing waypoints; //!< courses through waypoints
+  Quantity lambda_growth;    //!< factor on lambda between tries
+};
+
+//! rule_base.yaml `settings`: the engine's tuning shared by every rule, each number with its provenance.
+struct RuleSettings {
+  Quantity large_goitre_ml; //!< thyroid volume above which goitre-keyed frequencies use `large`
+  SmoothingSettings smoothing;
+  Quantity gap_sd_per_mm;             //!< corridor SD growth with the distance to the nearest placed point
+  Quantity groove_tolerance_mm;       //!< added to the band in which two walls count as meeting (groove)
+  Quantity level_profile_min_step_mm; //!< least z step between consecutive points of a level profile
+  Quantity retro_oesophageal_mm2;     //!< right subclavian area behind the oesophagus that makes it aberrant
+  Quantity max_slice_spacing_mm;      //!< above it, small landmarks' levels are uncertain (warning)
+  Quantity contrast_min_hu;           //!< mean carotid HU below which the CT counts as non-contrast (warning)
+};
+
 struct RuleBase {
   std::string version;
   std::vector<NerveRule> nerves;
   std::map<std::string, Source> sources;
-  Quantity large_goitre_ml;
+  RuleSettings settings;
   const NerveRule* find(const std::string& nerve) const;
 };
 

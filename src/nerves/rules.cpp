@@ -1,7 +1,7 @@
 // Loading and validating the rule base (rules/*.yaml). Every problem is an InputError that names the
 // file and the field, so a rule author can fix it.
 #include "anatomy/anatomy.h"
-#include "nerves/nerves.h"
+#include "nerves/internal.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -9,6 +9,8 @@
 #include <yaml-cpp/yaml.h>
 
 namespace nervemap::nerves {
+
+using namespace detail;
 
 namespace {
 
@@ -83,27 +85,21 @@ public:
     return q;
   }
 
+  //! A vocabulary word; an unknown one fails listing the allowed words.
+  template <class E, size_t N>
+  E word(const YAML::Node& n, const Ctx& c, const Words<E, N>& words, std::string_view what) const {
+    const std::string s = text(n, c);
+    for (const auto& [value, w] : words)
+      if (w == s)
+        return value;
+    std::vector<std::string_view> allowed;
+    for (const auto& entry : words)
+      allowed.push_back(entry.second);
+    c.fail(fmt::format("unknown {} '{}' ({})", what, s, fmt::join(allowed, ", ")));
+  }
+
   Direction direction(const YAML::Node& n, const Ctx& c) const {
-    static const std::map<std::string, Direction> names{{"anterior", Direction::anterior},
-                                                        {"posterior", Direction::posterior},
-                                                        {"lateral", Direction::lateral},
-                                                        {"medial", Direction::medial},
-                                                        {"superior", Direction::superior},
-                                                        {"inferior", Direction::inferior},
-                                                        {"anterolateral", Direction::anterolateral},
-                                                        {"posterolateral", Direction::posterolateral},
-                                                        {"anteromedial", Direction::anteromedial},
-                                                        {"posteromedial", Direction::posteromedial},
-                                                        {"axis_posterior", Direction::axis_posterior},
-                                                        {"axis_anterior", Direction::axis_anterior}};
-    std::string s = text(n, c);
-    auto it = names.find(s);
-    if (it == names.end())
-      c.fail(fmt::format(
-          "unknown direction '{}' (anterior, posterior, lateral, medial, superior, inferior, "
-          "anterolateral, posterolateral, anteromedial, posteromedial, axis_posterior, axis_anterior)",
-          s));
-    return it->second;
+    return word(n, c, kDirectionWords, "direction");
   }
 
   //! A structure name, possibly with <side>; both sides must be catalogue names.
@@ -121,36 +117,32 @@ public:
     }
     return s;
   }
+  std::string structure(const YAML::Node& n, const char* key, const Ctx& c) const {
+    return structure(need(n, key, c), c / key);
+  }
 
   Level level(const YAML::Node& n, const Ctx& c) const {
     if (!n.IsMap())
       c.fail("a level is {top_of: X}, {bottom_of: X}, {middle_of: X}, {fraction_of: X, value: ...} or "
              "{level: NAME}");
     Level l;
-    static const std::vector<std::pair<const char*, const char*>> by_structure{
-        {"top_of", "top"}, {"bottom_of", "bottom"}, {"middle_of", "middle"}, {"fraction_of", "fraction"}};
-    for (auto [key, kind] : by_structure)
+    std::optional<LevelKind> kind;
+    for (const auto& [value, w] : kStructureLevelWords) {
+      const std::string key = std::string(w) + "_of";
       if (n[key]) {
-        l.kind = kind;
+        kind = value;
         l.structure = structure(n[key], c / key);
       }
-    if (n["level"]) {
-      l.kind = text(n["level"], c / "level");
-      static const std::set<std::string> named{
-          "thoracic_inlet", "carotid_bifurcation", "laryngeal_prominence"};
-      if (!named.count(l.kind))
-        (c / "level")
-            .fail(fmt::format(
-                "unknown level '{}' (thoracic_inlet, carotid_bifurcation, laryngeal_prominence)", l.kind));
     }
-    if (l.kind.empty())
+    if (n["level"])
+      kind = word(n["level"], c / "level", kNamedLevelWords, "level");
+    if (!kind)
       c.fail("no level given (top_of, bottom_of, middle_of, fraction_of or level)");
-    if (l.kind == "fraction")
+    l.kind = *kind;
+    if (l.kind == LevelKind::fraction)
       l.fraction = quantity(need(n, "value", c), c / "value");
     if (n["part"]) {
-      l.part = text(n["part"], c / "part");
-      if (l.part != "anterior" && l.part != "posterior")
-        (c / "part").fail("part is anterior or posterior");
+      l.part = word(n["part"], c / "part", kPartWords, "part");
       if (l.structure.empty())
         (c / "part").fail("part applies to a structure's level (top_of, bottom_of, middle_of, fraction_of)");
     }
@@ -186,18 +178,21 @@ public:
   Placement placement(const YAML::Node& n, const Ctx& c) const {
     Placement p;
     p.name = text(need(n, "name", c), c / "name");
-    p.primitive = text(need(n, "primitive", c), c / "primitive");
-    if (p.primitive == "between" || p.primitive == "groove") {
-      p.a = structure(need(n, "a", c), c / "a");
-      p.b = structure(need(n, "b", c), c / "b");
-    }
-    if (p.primitive == "between") {
+    p.primitive = word(need(n, "primitive", c), c / "primitive", kPrimitiveWords, "placement primitive");
+    switch (p.primitive) {
+    case Primitive::between: {
+      p.a = structure(n, "a", c);
+      p.b = structure(n, "b", c);
       p.t = quantity(need(n, "t", c), c / "t");
       std::string measure = text(n, "measure", c, "centroids");
       if (measure != "centroids" && measure != "walls")
         (c / "measure").fail("measure is 'centroids' or 'walls'");
       p.walls = measure == "walls";
-    } else if (p.primitive == "groove") {
+      break;
+    }
+    case Primitive::groove:
+      p.a = structure(n, "a", c);
+      p.b = structure(n, "b", c);
       if (YAML::Node prof = n["offset_profile"]) {
         for (const auto& side_entry : prof) {
           std::string side = side_entry.first.as<std::string>();
@@ -210,8 +205,9 @@ public:
           p.offset_profile[side] = lat_ant;
         }
       }
-    } else if (p.primitive == "surface") {
-      p.structure = structure(need(n, "structure", c), c / "structure");
+      break;
+    case Primitive::surface:
+      p.structure = structure(n, "structure", c);
       p.surface = direction(need(n, "surface", c), c / "surface");
       if (YAML::Node along = n["along"]) {
         p.along_from = direction(need(along, "from", c / "along"), c / "along" / "from");
@@ -222,9 +218,7 @@ public:
         else
           (c / "along").fail("give fraction_profile or mm_profile");
       }
-    } else {
-      (c / "primitive")
-          .fail(fmt::format("unknown placement primitive '{}' (between, groove, surface)", p.primitive));
+      break;
     }
     p.offsets = offsets(n["offsets"], c / "offsets");
     YAML::Node sd = need(n, "sd_mm", c);
@@ -237,26 +231,39 @@ public:
   Waypoint waypoint(const YAML::Node& n, const Ctx& c) const {
     Waypoint w;
     w.name = text(need(n, "name", c), c / "name");
-    w.anchor = text(need(n, "anchor", c), c / "anchor");
-    static const std::set<std::string> anchors{
-        "extreme", "surface", "centroid", "between", "groove", "midline", "nerve"};
-    if (!anchors.count(w.anchor))
-      (c / "anchor")
-          .fail(fmt::format(
-              "unknown anchor '{}' (extreme, surface, centroid, between, groove, midline, nerve)", w.anchor));
-    if (w.anchor == "nerve") {
-      w.nerve = text(need(n, "nerve", c), c / "nerve");
-    } else {
-      w.structure = structure(need(n, "structure", c), c / "structure");
-    }
-    if (w.anchor == "between" || w.anchor == "groove")
-      w.structure_b = structure(need(n, "structure_b", c), c / "structure_b");
-    if (w.anchor == "extreme" || w.anchor == "surface")
+    w.anchor = word(need(n, "anchor", c), c / "anchor", kAnchorWords, "anchor");
+    auto at = [&] { return level(need(n, "at", c), c / "at"); };
+    switch (w.anchor) {
+    case Anchor::extreme:
+      w.structure = structure(n, "structure", c);
       w.toward = direction(need(n, "toward", c), c / "toward");
-    if (w.anchor != "extreme")
-      w.at = level(need(n, "at", c), c / "at");
-    if (w.anchor == "between")
+      break;
+    case Anchor::surface:
+      w.structure = structure(n, "structure", c);
+      w.toward = direction(need(n, "toward", c), c / "toward");
+      w.at = at();
+      break;
+    case Anchor::centroid:
+    case Anchor::midline:
+      w.structure = structure(n, "structure", c);
+      w.at = at();
+      break;
+    case Anchor::between:
+      w.structure = structure(n, "structure", c);
+      w.structure_b = structure(n, "structure_b", c);
+      w.at = at();
       w.t = quantity(need(n, "t", c), c / "t");
+      break;
+    case Anchor::groove:
+      w.structure = structure(n, "structure", c);
+      w.structure_b = structure(n, "structure_b", c);
+      w.at = at();
+      break;
+    case Anchor::nerve:
+      w.nerve = text(need(n, "nerve", c), c / "nerve");
+      w.at = at();
+      break;
+    }
     if (n["side_half"])
       w.side_half = n["side_half"].as<bool>();
     if (n["optional"])
@@ -271,16 +278,14 @@ public:
     k.population = text(n, "population", c);
     k.side = text(n, "side", c);
     k.sex = text(n, "sex", c);
-    k.goitre = text(n, "goitre", c);
-    k.condition = text(n, "condition", c);
+    if (n["goitre"])
+      k.goitre = word(n["goitre"], c / "goitre", kGoitreWords, "goitre size");
+    if (n["condition"])
+      k.condition = word(n["condition"], c / "condition", kConditionWords, "condition");
     if (!k.side.empty() && k.side != "left" && k.side != "right")
       (c / "side").fail("side is left or right");
     if (!k.sex.empty() && k.sex != "M" && k.sex != "F")
       (c / "sex").fail("sex is M or F");
-    if (!k.goitre.empty() && k.goitre != "small" && k.goitre != "large")
-      (c / "goitre").fail("goitre is small or large");
-    if (!k.condition.empty() && k.condition != "aberrant_right_subclavian")
-      (c / "condition").fail("the only condition is aberrant_right_subclavian");
     if (YAML::Node age = n["age"]) {
       if (!age.IsSequence() || age.size() != 2)
         (c / "age").fail("age is [from, to] in years");
@@ -289,10 +294,51 @@ public:
     k.probability = quantity(need(n, "probability", c), c / "probability");
     if (k.probability.value < 0 || k.probability.value > 1)
       (c / "probability").fail("a probability lies between 0 and 1");
+    k.warning = text(n, "warning", c);
+    if (!k.warning.empty() && !k.condition)
+      (c / "warning").fail("a warning reports a condition found on the scan: give the entry a condition");
     return k;
   }
 
+  //! rule_base.yaml `settings`: all required, each a quantity with its provenance.
+  RuleSettings settings(const YAML::Node& n, const Ctx& c) const {
+    RuleSettings s;
+    s.large_goitre_ml = setting(n, "large_goitre_ml", c);
+    const YAML::Node smoothing = need(n, "smoothing", c);
+    const Ctx sc = c / "smoothing";
+    s.smoothing.per_plane = course_smoothing(need(smoothing, "per_plane", sc), sc / "per_plane");
+    s.smoothing.waypoints = course_smoothing(need(smoothing, "waypoints", sc), sc / "waypoints");
+    s.smoothing.lambda_growth = setting(smoothing, "lambda_growth", sc);
+    if (s.smoothing.lambda_growth.value <= 1)
+      (sc / "lambda_growth").fail("lambda_growth is above 1 (the penalty grows between tries)");
+    s.gap_sd_per_mm = setting(n, "gap_sd_per_mm", c, true);
+    s.groove_tolerance_mm = setting(n, "groove_tolerance_mm", c, true);
+    s.level_profile_min_step_mm = setting(n, "level_profile_min_step_mm", c, true);
+    s.retro_oesophageal_mm2 = setting(n, "retro_oesophageal_mm2", c);
+    s.max_slice_spacing_mm = setting(n, "max_slice_spacing_mm", c);
+    s.contrast_min_hu = setting(n, "contrast_min_hu", c);
+    return s;
+  }
+
 private:
+  //! A required setting: a positive quantity (or zero, for a term that may be switched off).
+  Quantity setting(const YAML::Node& n, const char* key, const Ctx& c, bool zero_allowed = false) const {
+    Quantity q = quantity(need(n, key, c), c / key);
+    if (q.value < 0 || (q.value == 0 && !zero_allowed))
+      (c / key).fail(zero_allowed ? "must not be negative" : "must be positive");
+    return q;
+  }
+
+  CourseSmoothing course_smoothing(const YAML::Node& n, const Ctx& c) const {
+    CourseSmoothing s;
+    s.knot_spacing_mm = setting(n, "knot_spacing_mm", c);
+    s.lambda = setting(n, "lambda", c);
+    s.lambda_max = setting(n, "lambda_max", c);
+    if (s.lambda_max.value < s.lambda.value)
+      (c / "lambda_max").fail("lambda_max is at least lambda");
+    return s;
+  }
+
   const std::map<std::string, Source>& sources_;
   std::set<std::string>& cited_;
 };
@@ -382,24 +428,13 @@ parse_rule(const fs::path& file, const YAML::Node& doc, const std::map<std::stri
 
 } // namespace
 
-std::string Level::describe() const {
-  std::string base;
-  if (kind == "top" || kind == "bottom" || kind == "middle")
-    base = fmt::format("{} of {}", kind, structure);
-  else if (kind == "fraction")
-    base = fmt::format("{:.2f} down {}", fraction.value, structure);
-  else
-    base = kind;
-  if (!part.empty())
-    base += " (" + part + " part)";
-  if (offset_mm.value != 0)
-    base += fmt::format(" {:+.1f} mm", offset_mm.value);
-  return base;
+std::string detail::followed_nerve(const Waypoint& w) {
+  return w.nerve.substr(0, w.nerve.find("_<side>"));
 }
 
 int KeyedProbability::specificity() const {
-  return int(!population.empty()) + int(!side.empty()) + int(!sex.empty()) + int(!goitre.empty()) +
-         int(!condition.empty()) + int(age.has_value());
+  return int(!population.empty()) + int(!side.empty()) + int(!sex.empty()) + int(goitre.has_value()) +
+         int(condition.has_value()) + int(age.has_value());
 }
 
 const NerveRule* RuleBase::find(const std::string& nerve) const {
@@ -441,8 +476,7 @@ RuleBase load_rule_base(const fs::path& dir) {
   }
   std::set<std::string> cited;
   Parser p(rb.sources, cited);
-  rb.large_goitre_ml = p.quantity(p.need(base["settings"], "large_goitre_ml", c / "settings"),
-                                  c / "settings" / "large_goitre_ml");
+  rb.settings = p.settings(base["settings"], c / "settings");
 
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir))
@@ -478,9 +512,8 @@ RuleBase load_rule_base(const fs::path& dir) {
   for (const auto& r : rb.nerves) {
     auto check = [&](const std::vector<Waypoint>& wps) {
       for (const auto& w : wps)
-        if (w.anchor == "nerve") {
-          std::string nerve = w.nerve.substr(0, w.nerve.find("_<side>"));
-          if (!rb.find(nerve))
+        if (w.anchor == Anchor::nerve) {
+          if (!rb.find(followed_nerve(w)))
             throw InputError(fmt::format("rule file {}: waypoint '{}' follows unknown nerve '{}'",
                                          r.file.filename().string(),
                                          w.name,

@@ -1,5 +1,5 @@
 // Planar geometry on axial cross-sections: surface points, positions across a structure, grooves.
-#include "nerves/engine.h"
+#include "nerves/internal.h"
 
 #include <cmath>
 #include <limits>

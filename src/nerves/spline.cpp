@@ -1,7 +1,7 @@
 // Penalised uniform cubic B-spline (P-spline): Eilers PHC, Marx BD. Flexible smoothing with B-splines
 // and penalties. Statistical Science 1996;11:89-121. Weighted least squares with a second-difference
 // penalty on the coefficients; weights are 1/σ² of the placed points.
-#include "nerves/engine.h"
+#include "nerves/internal.h"
 
 #include <cmath>
 

@@ -1,6 +1,7 @@
 // Engine behaviour: gaps, not_estimated, levels, corridor, variants, validation of rule files.
 #include "synthetic.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 using namespace nervemap;
@@ -8,14 +9,7 @@ using namespace nervemap::test;
 
 namespace {
 
-const char* kVagusLike = R"(nerve: testnerve
-title: test
-sides: [left]
-order: cranial_to_caudal
-radius_mm: {value: 1.0, tag: D, note: t}
-segmentation_sd_mm: {value: 1.0, tag: D, note: t}
-craniocaudal_sd_mm: {value: 0.0, tag: D, note: t}
-extent:
+const std::string kVagusLike = kTestRuleHead + R"(extent:
   from: {top_of: common_carotid_artery_<side>}
   to: {bottom_of: common_carotid_artery_<side>}
 placement:
@@ -35,9 +29,12 @@ LabelMap sheath(double gap_from, double gap_to) {
   return rasterise(g, shapes);
 }
 
-std::vector<nerves::NervePath>
-run(const LabelMap& m, const std::string& text, Warnings& w, const nerves::EstimationOptions& opt = {}) {
-  RuleDir dir({{"testnerve.yaml", text}});
+std::vector<nerves::NervePath> run(const LabelMap& m,
+                                   const std::string& text,
+                                   Warnings& w,
+                                   const nerves::EstimationOptions& opt = {},
+                                   const std::string& settings = shipped_settings()) {
+  RuleDir dir({{"testnerve.yaml", text}}, settings);
   return nerves::estimate_nerves(nerves::load_rule_base(dir.path()), m, nullptr, opt, w);
 }
 
@@ -65,6 +62,100 @@ TEST(Engine, BridgesShortGapsAndReportsSkippedLevels) {
   EXPECT_GT(r_gap, r_far);
   // r95 = 2.4477 · sqrt(max(2², 3²) + 1²) + 1 away from gaps.
   EXPECT_NEAR(r_far, 2.4477 * std::sqrt(10.0) + 1.0, 0.01);
+}
+
+//! The corridor 95 % radius at the path point nearest to level z.
+double r95_at(const nerves::NervePath& p, double z) {
+  size_t best = 0;
+  for (size_t i = 0; i < p.path_mm.size(); ++i)
+    if (std::abs(p.path_mm[i].z() - z) < std::abs(p.path_mm[best].z() - z))
+      best = i;
+  return p.corridor_r95_mm.at(best);
+}
+
+TEST(Engine, CorridorGrowthAcrossGapsIsTheRuleBaseSetting) {
+  Warnings w;
+  const LabelMap m = sheath(40, 47);
+  auto shipped = run(m, kVagusLike, w).at(0);
+  auto none = run(m, kVagusLike, w, {}, with_value(shipped_settings(), "gap_sd_per_mm", "0")).at(0);
+  auto steep = run(m, kVagusLike, w, {}, with_value(shipped_settings(), "gap_sd_per_mm", "1.0")).at(0);
+  ASSERT_TRUE(shipped.estimated && none.estimated && steep.estimated);
+  // Without growth the corridor in the gap is the one far from it; the steeper, the wider.
+  EXPECT_NEAR(r95_at(none, 43.5), r95_at(none, 65), 1e-9);
+  EXPECT_GT(r95_at(shipped, 43.5), r95_at(none, 43.5) + 0.1);
+  EXPECT_GT(r95_at(steep, 43.5), r95_at(shipped, 43.5) + 0.1);
+}
+
+TEST(Engine, SliceSpacingWarningIsTheRuleBaseSetting) {
+  auto warned = [](const std::string& settings) {
+    Warnings w;
+    run(sheath(200, 201), kVagusLike, w, {}, settings);
+    for (const auto& m : w.items())
+      if (m.find("slices are") != std::string::npos)
+        return m;
+    return std::string();
+  };
+  EXPECT_EQ(warned(shipped_settings()), ""); // 1 mm slices
+  EXPECT_EQ(warned(with_value(shipped_settings(), "max_slice_spacing_mm", "0.5")),
+            "slices are 1.0 mm apart (> 0.5 mm): small landmarks (cricoid, hyoid, thyroid poles) and nerve "
+            "levels are less certain");
+}
+
+//! Both carotid sheaths and the oesophagus; with `aberrant`, a right subclavian artery behind the
+//! oesophagus; with `right_vein`, the right jugular vein (a landmark of the test rule).
+LabelMap neck(bool aberrant, bool right_vein = true) {
+  Geometry g = grid({-45, -20, 0}, {45, 20, 60}, {1, 1, 1});
+  std::vector<Shape> shapes{cylinder("common_carotid_artery_left", 22, 0, 3.3, 2, 58),
+                            cylinder("internal_jugular_vein_left", 34, 0, 5, 2, 58),
+                            cylinder("common_carotid_artery_right", -22, 0, 3.3, 2, 58),
+                            cylinder("esophagus", 0, 5, 6, 2, 58)};
+  if (right_vein)
+    shapes.push_back(cylinder("internal_jugular_vein_right", -34, 0, 5, 2, 58));
+  if (aberrant)
+    shapes.push_back(box("subclavian_artery_right", {-8, 12, 20}, {8, 17, 30}));
+  return rasterise(g, shapes);
+}
+
+//! kVagusLike for the given sides, with a variant whose right-side frequency is keyed on the condition
+//! and carries a warning.
+std::string with_condition_warning(const std::string& sides) {
+  std::string text = kVagusLike;
+  text.replace(text.find("sides: [left]"), 13, "sides: " + sides);
+  return text + R"(variants:
+  - name: elsewhere
+    description: test variant
+    probability:
+      - side: right
+        condition: aberrant_right_subclavian
+        probability: {value: 0.2, tag: D, note: t}
+        warning: "test: with this artery the right nerve may run elsewhere"
+    placement:
+      - name: behind the vein
+        primitive: surface
+        structure: internal_jugular_vein_<side>
+        surface: posterior
+        sd_mm: {lateral: {value: 2, tag: D, note: t}, anteroposterior: {value: 2, tag: D, note: t}}
+)";
+}
+
+TEST(Engine, AConditionsWarningIsEmittedForAnEstimatedNerveOfItsSide) {
+  const std::string warning = "test: with this artery the right nerve may run elsewhere";
+  auto warnings = [&](const LabelMap& m, const std::string& sides) {
+    Warnings w;
+    auto paths = run(m, with_condition_warning(sides), w);
+    return std::make_pair(std::count(w.items().begin(), w.items().end(), warning), paths);
+  };
+  auto [both, paths] = warnings(neck(true), "[left, right]");
+  EXPECT_EQ(both, 1);
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_TRUE(paths[1].estimated);
+  EXPECT_NEAR(paths[1].variants.at(1).probability, 0.2, 1e-12); // the condition holds
+  EXPECT_EQ(paths[0].variants.at(1).probability, 0.0);          // left: the entry is keyed right
+  EXPECT_EQ(warnings(neck(true), "[left]").first, 0);           // not for the other side
+  EXPECT_EQ(warnings(neck(false), "[left, right]").first, 0);   // not without the condition
+  auto [unestimated, right] = warnings(neck(true, false), "[right]");
+  EXPECT_FALSE(right.at(0).estimated);
+  EXPECT_EQ(unestimated, 0); // not for a nerve that could not be placed
 }
 
 TEST(Engine, LongGapsSplitThePathAndWarn) {
@@ -108,16 +199,7 @@ TEST(Engine, ResamplesAtMostOneMillimetreWithPositiveCorridor) {
 }
 
 TEST(RuleValidation, RejectsUnknownNamesAndUnsourcedNumbers) {
-  auto expect_error = [](const std::string& text, const std::string& needle) {
-    RuleDir dir({{"bad.yaml", text}});
-    try {
-      nerves::load_rule_base(dir.path());
-      ADD_FAILURE() << "accepted: " << needle;
-    } catch (const InputError& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find("bad.yaml"), std::string::npos) << e.what();
-    }
-  };
+  auto expect_error = &expect_rule_error;
   std::string good = kVagusLike;
   auto replace = [&](const std::string& from, const std::string& to) {
     std::string s = good;

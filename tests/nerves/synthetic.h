@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <functional>
+#include <gtest/gtest.h>
 #include <string>
 
 namespace nervemap::test {
@@ -57,14 +58,43 @@ inline Shape box(const std::string& name, const Vec3& lo, const Vec3& hi) {
           [=](const Vec3& p) { return (p.array() >= lo.array()).all() && (p.array() <= hi.array()).all(); }};
 }
 
-//! A folder with rule_base.yaml (one test source) and the given nerve rule files.
+//! The `settings:` block of the shipped rules/rule_base.yaml (its lines up to the next top-level key), so
+//! that test rules are estimated with the shipped tuning.
+inline std::string shipped_settings() {
+  std::ifstream in(nerves::default_rules_dir() / "rule_base.yaml");
+  std::string line, block;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '#') {
+      if (inside)
+        break;
+      inside = line == "settings:";
+    }
+    if (inside)
+      block += line + "\n";
+  }
+  return block;
+}
+
+//! `yaml` with the first `key: {value: X` given the value `value` (e.g. a setting changed for a test).
+inline std::string with_value(std::string yaml, const std::string& key, const std::string& value) {
+  const std::string field = key + ": {value: ";
+  const size_t at = yaml.find(field);
+  EXPECT_NE(at, std::string::npos) << key;
+  if (at != std::string::npos) {
+    const size_t from = at + field.size();
+    yaml.replace(from, yaml.find(',', from) - from, value);
+  }
+  return yaml;
+}
+
+//! A folder with rule_base.yaml (the given settings block, one test source) and nerve rule files.
 class RuleDir {
 public:
-  explicit RuleDir(const std::vector<std::pair<std::string, std::string>>& files) {
-    std::ofstream(dir_ / "rule_base.yaml") << R"(version: "test"
-settings:
-  large_goitre_ml: {value: 40, tag: D, note: test}
-sources:
+  explicit RuleDir(const std::vector<std::pair<std::string, std::string>>& files,
+                   const std::string& settings = shipped_settings()) {
+    std::ofstream(dir_ / "rule_base.yaml") << "version: \"test\"\n"
+                                           << settings << R"(sources:
   Test 2026:
     authors: Test A
     title: A test source
@@ -81,5 +111,27 @@ private:
 };
 
 inline const char* kTestQuantity = "{value: 1.0, tag: D, note: test}";
+
+//! The lines a test rule starts with: one nerve on the left, 1 mm radius, SDs of 1 and 0 mm.
+inline const std::string kTestRuleHead = R"(nerve: testnerve
+title: test
+sides: [left]
+order: cranial_to_caudal
+radius_mm: {value: 1.0, tag: D, note: t}
+segmentation_sd_mm: {value: 1.0, tag: D, note: t}
+craniocaudal_sd_mm: {value: 0.0, tag: D, note: t}
+)";
+
+//! Loading a rule base with `text` as bad.yaml fails with an InputError naming the file and `needle`.
+inline void expect_rule_error(const std::string& text, const std::string& needle) {
+  RuleDir dir({{"bad.yaml", text}});
+  try {
+    nerves::load_rule_base(dir.path());
+    ADD_FAILURE() << "accepted: " << needle;
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bad.yaml"), std::string::npos) << e.what();
+  }
+}
 
 } // namespace nervemap::test

@@ -1,16 +1,72 @@
-// Internal to the nerves module (not a public header): landmark sampling, planar geometry and the
-// smoothing spline shared by the module's .cpp files.
+// Internal to the nerves module (not a public header): the rule vocabulary's word tables, landmark
+// sampling, planar geometry and the smoothing spline shared by the module's .cpp files (the engine
+// itself: internal_engine.h).
 #pragma once
 
+#include "anatomy/anatomy.h"
 #include "nerves/nerves.h"
 
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string_view>
+#include <utility>
 
 namespace nervemap::nerves::detail {
 
 using Vec2 = Eigen::Vector2d;
+
+// ---------------------------------------------------------------------------------------------- vocabulary
+// The rule files' words for each enum of nerves.h, in the order error messages list them: rules.cpp parses
+// with these tables, to_string (vocabulary.cpp) names values with them.
+
+template <class E, size_t N> using Words = std::array<std::pair<E, std::string_view>, N>;
+
+inline constexpr Words<Direction, 12> kDirectionWords{{{Direction::anterior, "anterior"},
+                                                       {Direction::posterior, "posterior"},
+                                                       {Direction::lateral, "lateral"},
+                                                       {Direction::medial, "medial"},
+                                                       {Direction::superior, "superior"},
+                                                       {Direction::inferior, "inferior"},
+                                                       {Direction::anterolateral, "anterolateral"},
+                                                       {Direction::posterolateral, "posterolateral"},
+                                                       {Direction::anteromedial, "anteromedial"},
+                                                       {Direction::posteromedial, "posteromedial"},
+                                                       {Direction::axis_posterior, "axis_posterior"},
+                                                       {Direction::axis_anterior, "axis_anterior"}}};
+inline constexpr Words<Primitive, 3> kPrimitiveWords{
+    {{Primitive::between, "between"}, {Primitive::groove, "groove"}, {Primitive::surface, "surface"}}};
+inline constexpr Words<Anchor, 7> kAnchorWords{{{Anchor::extreme, "extreme"},
+                                                {Anchor::surface, "surface"},
+                                                {Anchor::centroid, "centroid"},
+                                                {Anchor::between, "between"},
+                                                {Anchor::groove, "groove"},
+                                                {Anchor::midline, "midline"},
+                                                {Anchor::nerve, "nerve"}}};
+//! Levels from a structure's extent are written {top_of: X}, ...; named levels {level: NAME}.
+inline constexpr Words<LevelKind, 4> kStructureLevelWords{{{LevelKind::top, "top"},
+                                                           {LevelKind::bottom, "bottom"},
+                                                           {LevelKind::middle, "middle"},
+                                                           {LevelKind::fraction, "fraction"}}};
+inline constexpr Words<LevelKind, 3> kNamedLevelWords{
+    {{LevelKind::thoracic_inlet, "thoracic_inlet"},
+     {LevelKind::carotid_bifurcation, "carotid_bifurcation"},
+     {LevelKind::laryngeal_prominence, "laryngeal_prominence"}}};
+inline constexpr Words<Part, 2> kPartWords{{{Part::anterior, "anterior"}, {Part::posterior, "posterior"}}};
+inline constexpr Words<Condition, 1> kConditionWords{
+    {{Condition::aberrant_right_subclavian, "aberrant_right_subclavian"}}};
+inline constexpr Words<Goitre, 2> kGoitreWords{{{Goitre::small, "small"}, {Goitre::large, "large"}}};
+
+//! The word of a value in a table, nullopt if the table lacks it.
+template <class E, size_t N> std::optional<std::string_view> word_of(const Words<E, N>& words, E value) {
+  for (const auto& [v, w] : words)
+    if (v == value)
+      return w;
+  return std::nullopt;
+}
+
+//! The rule name of the nerve an Anchor::nerve waypoint follows ("vagus_<side>" → "vagus").
+std::string followed_nerve(const Waypoint& w);
 
 //! Side-resolved unit vector of an anatomical direction (LPS); axis_* need the a→b axis (in-plane).
 Vec3 direction_vector(Direction d, const std::string& side, const Vec2& axis = Vec2(1, 0));
@@ -41,14 +97,6 @@ struct Section {
   std::pair<double, double> extent(const Vec2& dir) const;
 };
 
-//! Per-structure statistics from one pass over the label map.
-struct StructureStats {
-  int64_t voxels = 0;
-  Vec3 lps_min = Vec3::Constant(1e300), lps_max = Vec3::Constant(-1e300); //!< voxel centres
-  Index3 index_min{0, 0, 0}, index_max{-1, -1, -1};
-  Vec3 index_sum = Vec3::Zero();
-};
-
 //! The structures as landmarks: presence, levels, sections on axial planes (cached), extremes.
 class Landmarks {
 public:
@@ -56,7 +104,7 @@ public:
 
   int id(const std::string& name) const; //!< catalogue id, 0 if not in the map's table
   bool present(const std::string& name) const;
-  const StructureStats* stats(const std::string& name) const;
+  const anatomy::LabelStatistics* stats(const std::string& name) const;
   Vec3 centroid(const std::string& name) const;
   double volume_ml(const std::string& name) const;
 
@@ -79,8 +127,11 @@ public:
   //! Midline x at level z: trachea / larynx / cricoid / oesophagus / vertebra centroid, else the global one.
   double midline_x(double z);
 
-  //! LPS z of a level for a side; nullopt with `why` if its landmarks are absent.
+  //! LPS z of a level for a side; nullopt with `why` if its landmarks are absent. A level found through
+  //! a fallback (the thoracic inlet without T1) has a value and a `why`.
   std::optional<double> level_z(const Level& level, const std::string& side, std::string& why);
+  //! Lowest and highest LPS z of the scan's voxel centres.
+  std::pair<double, double> scan_z_range() const;
 
   const Geometry& geometry() const { return labels_.voxels.geometry; }
   double lattice_mm() const { return h_; }
@@ -89,9 +140,14 @@ public:
 
 private:
   std::optional<Vec3> find_laryngeal_prominence();
+  //! (bottom, top) z of a level's structure, or of its part.
+  std::optional<std::pair<double, double>>
+  structure_range(const Level& level, const std::string& side, std::string& why);
+  double thoracic_inlet_z(std::string& why) const;
+  std::optional<double> carotid_bifurcation_z(const std::string& side, std::string& why) const;
   const LabelMap& labels_;
   const CtVolume* ct_;
-  std::array<StructureStats, 256> stats_{};
+  std::array<anatomy::LabelStatistics, 256> stats_{};
   Mat4 lps_to_index_;
   double h_ = 0.5;
   Vec2 lattice_origin_ = Vec2::Zero();
