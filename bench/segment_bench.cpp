@@ -7,7 +7,7 @@
 //       What ROI cropping and skipping tiles outside the body save on a 512×512×300 CT: tile counts of the
 //       full sliding window, with air tiles skipped, cropped to a neck ROI (+20 mm, as TotalSegmentator),
 //       and both, times the measured time of one tile.
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <algorithm>
 #include <chrono>

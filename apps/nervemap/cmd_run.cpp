@@ -1,7 +1,7 @@
 // nervemap run: one case through the pipeline (read → structures → nerves → report).
+#include "anatomy/anatomy.h"
 #include "commands.h"
 #include "nerve_table.h"
-#include "anatomy/anatomy.h"
 #include "pipeline/pipeline.h"
 
 #include <fmt/format.h>

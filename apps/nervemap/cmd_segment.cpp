@@ -183,13 +183,11 @@ Command add_segment_command(CLI::App& app, const GlobalOptions& global) {
 
         OutputTransaction tx(a->out);
         tx.prepare();
-        size_t written = 0;
         if (a->ml) {
           const fs::path path = fs::path(a->out) / "segmentation.nii.gz";
           write_file_atomically(path,
                                 [&](const fs::path& tmp) { io::write_nifti(tmp, seg.labels, &seg.table); });
-          tx.created(path);
-          ++written;
+          tx.wrote(path);
         } else {
           MaskVolume mask(seg.labels.geometry, 0);
           for (const auto& label : seg.table.labels()) {
@@ -197,8 +195,7 @@ Command add_segment_command(CLI::App& app, const GlobalOptions& global) {
               mask.data[i] = seg.labels.data[i] == label.id;
             const fs::path path = fs::path(a->out) / (label.name + ".nii.gz");
             write_file_atomically(path, [&](const fs::path& tmp) { io::write_nifti(tmp, mask); });
-            tx.created(path);
-            ++written;
+            tx.wrote(path);
           }
         }
         tx.commit();
@@ -217,7 +214,7 @@ Command add_segment_command(CLI::App& app, const GlobalOptions& global) {
                    seg.table.size(),
                    fmt::join(seg.models, ", "),
                    seconds,
-                   written,
+                   tx.written().size(),
                    a->out);
         return 0;
       }};

@@ -4,7 +4,6 @@
 #include "commands.h"
 #include "pipeline/pipeline.h"
 
-
 namespace nervemap::eval {
 struct Evaluation;
 }

@@ -71,7 +71,7 @@ private:
 using StructureMap = LabelMap;
 
 struct ImportOptions {
-  bool resample_masks = false;              //!< nearest-neighbour resample masks on another grid
+  bool resample_masks = false;                 //!< nearest-neighbour resample masks on another grid
   std::optional<fs::path> label_table_file;    //!< JSON label table for a plain multilabel NIfTI
   std::optional<std::string> label_table_task; //!< or the TotalSegmentator task whose --ml output it is
   //! Keep labels named GTVp/GTVn (and GTVp/GTVn.nii.gz masks) as 201/202 instead of skipping them

@@ -4,7 +4,7 @@
 // whose concerns are split over model.cpp and model_<concern>.cpp.
 #pragma once
 
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,6 @@
 // make_phantom: anatomy model → grid → rasterised CT and labels → tumours → partial-volume
 // smoothing and noise → truth.json.
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <cmath>
 #include <fmt/format.h>

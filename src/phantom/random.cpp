@@ -1,5 +1,5 @@
 // Deterministic random numbers for the phantom: identical on every platform for a seed.
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <cmath>
 #include <numbers>

@@ -1,7 +1,7 @@
 // Rasterising the phantom: each part is evaluated at the voxel centres inside its bounding box
 // only (through the inverse warp), in paint order; OpenMP over slices.
 #include "anatomy/anatomy.h"
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <cmath>
 #include <fmt/format.h>

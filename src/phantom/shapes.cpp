@@ -1,6 +1,6 @@
 // Analytic solids of the phantom: superellipsoids, boxes, swept tubes, lofts and their combinations.
 // Each gives an approximate depth below its surface, which the painter uses for cortex/rim HU.
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Tissue HU of the phantom (CT with arterial-phase iodinated contrast) and the patient warp.
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <cmath>
 

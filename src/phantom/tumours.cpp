@@ -1,7 +1,7 @@
 // Tumours placed beside the phantom's reference nerve courses: a lobulated sphere whose rasterised
 // surface lies gap_mm from the nerve at mid-level, on the side with the least bone, airway and
 // vessel in the way. It replaces only fat, muscle, gland, thyroid and mucosa.
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <cmath>
 #include <fmt/format.h>

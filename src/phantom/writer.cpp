@@ -1,7 +1,7 @@
 // write_phantom: the phantom as a user's case folder (CT, TotalSegmentator-style structures, HECKTOR
 // tumour mask, truth.json), every file atomically and recorded in the output transaction.
 #include "io/io.h"
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <fmt/format.h>
 #include <fstream>

@@ -19,7 +19,9 @@ void write_labels(const fs::path& dir, const LabelMap& labels, OutputTransaction
 //! other input (DICOM, plain or ambiguous NIfTI) is written as int16 HU with sform = qform.
 void write_ct(const fs::path& dir, const CtVolume& ct, const fs::path& source, OutputTransaction& tx);
 //! nerves.tck (RAS) with nerves_r95.tsf and, with a tumour, nerves_distance.tsf, from the report's nerves.
-void write_nerve_tracts(const fs::path& dir, const std::vector<report::NerveEntry>& nerves, OutputTransaction& tx);
+void write_nerve_tracts(const fs::path& dir,
+                        const std::vector<report::NerveEntry>& nerves,
+                        OutputTransaction& tx);
 //! mesh_<name>.mz3 (RAS, for NiiVue, with the label's colour) and mesh_<name>.stl (LPS) per label of the
 //! map's table present in its voxels (structures and tumours).
 void write_meshes(const fs::path& dir, const LabelMap& labels, OutputTransaction& tx);

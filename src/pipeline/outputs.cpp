@@ -1,10 +1,9 @@
 // The files of a finished case (design §1, §6): report.json is written last by run.cpp; these are
 // the voxel and geometry outputs for the viewer and other tools.
-#include "pipeline/internal.h"
-
 #include "anatomy/anatomy.h"
 #include "io/io.h"
 #include "mesh/mesh.h"
+#include "pipeline/internal.h"
 #include "report/report.h"
 
 #include <fmt/format.h>
@@ -67,7 +66,9 @@ void write_ct(const fs::path& dir, const CtVolume& ct, const fs::path& source, O
   tx.wrote(path);
 }
 
-void write_nerve_tracts(const fs::path& dir, const std::vector<report::NerveEntry>& entries, OutputTransaction& tx) {
+void write_nerve_tracts(const fs::path& dir,
+                        const std::vector<report::NerveEntry>& entries,
+                        OutputTransaction& tx) {
   // One streamline per estimated piece of each nerve, in report order; per-point scalars alongside.
   std::vector<std::vector<Vec3>> lines;
   std::vector<std::vector<float>> r95, distance;

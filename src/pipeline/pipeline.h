@@ -20,15 +20,15 @@ namespace fs = std::filesystem;
 //! server's uploads and jobs, and the demo. The server stores it as JSON (to_json / case_inputs_from_json);
 //! sources still to come (models chosen per case, DICOM objects, a PACS study) are added here.
 struct CaseInputs {
-  std::string name; //!< shown in the case list (the CT's original file name); never a path
-  fs::path ct;      //!< NIfTI file, DICOM folder or zip of a DICOM series
-  std::string series_uid;              //!< which DICOM series, when the CT holds several
-  std::optional<fs::path> structures;  //!< TotalSegmentator folder, --ml file or multilabel NIfTI
+  std::string name;                   //!< shown in the case list (the CT's original file name); never a path
+  fs::path ct;                        //!< NIfTI file, DICOM folder or zip of a DICOM series
+  std::string series_uid;             //!< which DICOM series, when the CT holds several
+  std::optional<fs::path> structures; //!< TotalSegmentator folder, --ml file or multilabel NIfTI
   std::optional<fs::path> label_table_file;    //!< JSON label table of a plain multilabel `structures`
   std::optional<std::string> label_table_task; //!< or the TotalSegmentator task whose --ml file it is
-  std::optional<fs::path> tumour;      //!< HECKTOR values (1 GTVp, 2 GTVn) or a binary mask
-  bool tumour_binary_as_gtvn = false;  //!< a binary tumour mask is GTVn (--tumor-label GTVn)
-  std::optional<fs::path> pet;         //!< PET (its own grid; SUV for NIfTI)
+  std::optional<fs::path> tumour;              //!< HECKTOR values (1 GTVp, 2 GTVn) or a binary mask
+  bool tumour_binary_as_gtvn = false;          //!< a binary tumour mask is GTVn (--tumor-label GTVn)
+  std::optional<fs::path> pet;                 //!< PET (its own grid; SUV for NIfTI)
 };
 
 //! The stored form: paths relative to `base` (the case folder), keys as the upload form names them
@@ -58,7 +58,7 @@ struct RunOptions {
 using ProgressFn = std::function<void(const std::string& stage, double progress)>;
 
 struct RunResult {
-  report::Report report;        //!< what report.json holds
+  report::Report report;         //!< what report.json holds
   std::vector<fs::path> written; //!< every output file, report.json last
 };
 

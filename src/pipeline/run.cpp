@@ -19,10 +19,8 @@ struct Segmentation {
 };
 
 //! The structures (imported, or segmented here) and the tumour a model found.
-Segmentation find_structures(const RunOptions& o,
-                             const io::CtImage& ct,
-                             const ProgressFn& progress,
-                             Warnings& warnings) {
+Segmentation
+find_structures(const RunOptions& o, const io::CtImage& ct, const ProgressFn& progress, Warnings& warnings) {
   Segmentation out;
   const CaseInputs& in = o.inputs;
   if (in.structures) {

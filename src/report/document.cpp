@@ -182,7 +182,8 @@ nlohmann::json nerve_json(const NerveEntry& entry) {
 } // namespace
 
 std::string p_within_key(double mm) {
-  return std::abs(mm - std::round(mm)) < 1e-9 ? fmt::format("{}", int(std::round(mm))) : fmt::format("{:g}", mm);
+  return std::abs(mm - std::round(mm)) < 1e-9 ? fmt::format("{}", int(std::round(mm)))
+                                              : fmt::format("{:g}", mm);
 }
 
 Report build_report(const ReportInputs& in) {
@@ -221,8 +222,9 @@ nlohmann::json to_json(const Report& r) {
   nlohmann::json j;
   j["schema"] = kReportSchema;
   j["coordinate_system"] = "LPS";
-  j["software"] = {
-      {"version", r.software.version}, {"rules_version", r.software.rules_version}, {"models", r.software.models}};
+  j["software"] = {{"version", r.software.version},
+                   {"rules_version", r.software.rules_version},
+                   {"models", r.software.models}};
   j["created"] = r.created;
   nlohmann::json patient = nlohmann::json::object();
   if (!r.patient.empty())

@@ -93,13 +93,11 @@ private:
     show_text(cr_, fmt::format("page {} of {}", page_, counted_.total), kPageWidth - kMargin, fy, 1);
     set_rgb(cr_, kGrey);
     const auto& sw = c_.report.software;
-    show_text(cr_,
-              fmt::format("nervemap {} · rules {} · created {}",
-                          sw.version,
-                          sw.rules_version,
-                          c_.report.created),
-              kMargin,
-              fy + 11);
+    show_text(
+        cr_,
+        fmt::format("nervemap {} · rules {} · created {}", sw.version, sw.rules_version, c_.report.created),
+        kMargin,
+        fy + 11);
     set_font(cr_, Font::italic, 7.5);
     show_text(cr_, "Planning aid: nerve courses are estimates.", kPageWidth - kMargin, fy + 11, 1);
     cairo_show_page(cr_);
@@ -655,10 +653,9 @@ void PrintableReport::write_pdf(const fs::path& path) const {
     // Metadata carries no patient identifiers (they are on the pages, and absent with --anonymize).
     cairo_pdf_surface_set_metadata(
         surface, CAIRO_PDF_METADATA_TITLE, "nervemap tumour–nerve proximity report");
-    cairo_pdf_surface_set_metadata(
-        surface,
-        CAIRO_PDF_METADATA_CREATOR,
-        fmt::format("nervemap {}", content_->report.software.version).c_str());
+    cairo_pdf_surface_set_metadata(surface,
+                                   CAIRO_PDF_METADATA_CREATOR,
+                                   fmt::format("nervemap {}", content_->report.software.version).c_str());
     try {
       render(surface, *content_, pages);
     } catch (...) {

@@ -1,7 +1,6 @@
 // The content of the printable report, read from report.json and formatted once for the PDF and the HTML.
-#include "report/internal.h"
-
 #include "anatomy/anatomy.h"
+#include "report/internal.h"
 
 #include <algorithm>
 #include <cmath>
@@ -141,15 +140,17 @@ NerveFacts nerve_facts(const NerveEntry& entry, const nerves::RuleBase* rules) {
   f.within_10mm = within(r.length_within_10mm, r.fraction_within_10mm, " mm");
   f.within_5mm_short = within(r.length_within_5mm, r.fraction_within_5mm, "");
   f.within_10mm_short = within(r.length_within_10mm, r.fraction_within_10mm, "");
-  f.inside = r.assessed ? (r.inside_tumour ? fmt::format("yes, {} mm inside", format_fixed(r.length_inside_mm, 1))
-                                           : "no")
-                        : kDash;
+  f.inside =
+      r.assessed
+          ? (r.inside_tumour ? fmt::format("yes, {} mm inside", format_fixed(r.length_inside_mm, 1)) : "no")
+          : kDash;
   for (const auto& [mm, p] : r.p_within) // ascending mm
     f.p_within.emplace_back(p_within_key(mm), format_percent(p));
   for (const auto& v : n.variants) {
     std::string name = v.name;
     std::replace(name.begin(), name.end(), '_', ' ');
-    f.variants.push_back(fmt::format("{} {:.1f} %{}", name, 100 * v.probability, v.typical ? " (typical)" : ""));
+    f.variants.push_back(
+        fmt::format("{} {:.1f} %{}", name, 100 * v.probability, v.typical ? " (typical)" : ""));
   }
   f.sources = n.sources;
   f.notes = n.notes;
@@ -427,21 +428,22 @@ void build_content(PrintableReport::Content& c, const Report& report, const Prin
   }
   const InputSummary& input = report.input;
   const SoftwareInfo& sw = report.software;
-  c.study = {{"Input CT",
-              fmt::format("{} — {} × {} × {} voxels, {:g} × {:g} × {:g} mm",
-                          input.ct,
-                          input.dims[0],
-                          input.dims[1],
-                          input.dims[2],
-                          input.spacing_mm[0],
-                          input.spacing_mm[1],
-                          input.spacing_mm[2])},
-             {"Report created", report.created + " (UTC)"},
-             {"Software", "nervemap " + sw.version},
-             {"Rule base", "version " + sw.rules_version},
-             {"Models",
-              sw.models.empty() ? "none (structures imported)" : fmt::format("{}", fmt::join(sw.models, ", "))},
-             {"Coordinates", "LPS millimetres (DICOM patient coordinates)"}};
+  c.study = {
+      {"Input CT",
+       fmt::format("{} — {} × {} × {} voxels, {:g} × {:g} × {:g} mm",
+                   input.ct,
+                   input.dims[0],
+                   input.dims[1],
+                   input.dims[2],
+                   input.spacing_mm[0],
+                   input.spacing_mm[1],
+                   input.spacing_mm[2])},
+      {"Report created", report.created + " (UTC)"},
+      {"Software", "nervemap " + sw.version},
+      {"Rule base", "version " + sw.rules_version},
+      {"Models",
+       sw.models.empty() ? "none (structures imported)" : fmt::format("{}", fmt::join(sw.models, ", "))},
+      {"Coordinates", "LPS millimetres (DICOM patient coordinates)"}};
   for (const auto& t : report.tumours)
     c.tumours.push_back(fmt::format("{} ({}): {:.1f} ml, {} component{}",
                                     t.label,

@@ -99,15 +99,18 @@ risk::NerveRisk nerve_risk(const Json& n) {
 
 Report read_report(const Json& j) {
   if (const auto errors = schema_errors(j); !errors.empty())
-    throw InputError(fmt::format(
-        "the report does not follow {} ({} problems), first: {}", kReportSchema, errors.size(), errors.front()));
+    throw InputError(fmt::format("the report does not follow {} ({} problems), first: {}",
+                                 kReportSchema,
+                                 errors.size(),
+                                 errors.front()));
   Report r;
   try {
     const auto& sw = j.at("software");
     r.software = {sw.at("version"), sw.at("rules_version"), list<std::string>(sw.at("models"))};
     r.created = j.at("created");
     const auto& p = j.at("patient");
-    r.patient = {p.value("id", ""), p.value("name", ""), p.value("study_date", ""), p.value("series_uid", "")};
+    r.patient = {
+        p.value("id", ""), p.value("name", ""), p.value("study_date", ""), p.value("series_uid", "")};
     const auto& in = j.at("input");
     r.input.ct = in.at("ct");
     for (size_t a = 0; a < 3; ++a) {

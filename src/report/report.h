@@ -32,9 +32,9 @@ std::vector<TumourSummary> summarise_tumours(const anatomy::StructureMap& tumour
 // ------------------------------------------------------------------------------------------------
 // report.json (design §6), typed. `Report` holds exactly what the file holds, with the file's rounding:
 // build_report makes it from the pipeline's data, to_json writes it, read_report reads it back, and
-// to_json(read_report(to_json(r))) == to_json(r). Every other output (the printable report, the tracts, the terminal table)
-// takes a Report, so none of them can say something report.json does not. Adding a field: the struct, the
-// two functions in document.cpp / read_report.cpp, and schemas/report.schema.json.
+// to_json(read_report(to_json(r))) == to_json(r). Every other output (the printable report, the tracts, the
+// terminal table) takes a Report, so none of them can say something report.json does not. Adding a field: the
+// struct, the two functions in document.cpp / read_report.cpp, and schemas/report.schema.json.
 
 inline constexpr const char* kReportSchema = "nervemap.report/1";
 

@@ -5,7 +5,6 @@
 
 namespace nervemap::risk {
 
-
 GradeThresholds load_thresholds(const fs::path& file) {
   GradeThresholds t;
   try {

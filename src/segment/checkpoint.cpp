@@ -14,7 +14,7 @@
 // Of the result only network_weights, trainer_name, init_args['configuration'] and
 // inference_allowed_mirroring_axes are used (nnunetv2/inference/predict_from_raw_data.py,
 // nnUNetPredictor.initialize_from_trained_model_folder).
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <algorithm>
 #include <bit>

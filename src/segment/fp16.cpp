@@ -2,7 +2,7 @@
 // torch.half even on the CPU (predict_from_raw_data.py, _internal_predict_sliding_window_return_logits),
 // and its export resamples into a float16 array (default_resampling.py, resample_data_or_seg with
 // dtype_out = data.dtype); reproducing those roundings is what makes the logits match to one ulp.
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <bit>
 #include <cmath>

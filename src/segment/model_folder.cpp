@@ -3,7 +3,7 @@
 // (utilities/plans_handling/plans_handler.py) and LabelManager (utilities/label_handling/
 // label_handling.py) interpret it. Everything the runtime cannot honour is refused here, before any
 // image is touched, with a message naming the file and the key.
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <algorithm>
 #include <fmt/format.h>

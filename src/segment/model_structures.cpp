@@ -2,7 +2,7 @@
 // `nervemap run --model DIR` (the demo model of tools/train_demo_model.py, or a user's own model).
 // The CT goes through TotalSegmentator's RAS canonical voxel order (nib.as_closest_canonical) before
 // nnU-Net's own preprocessing, so the result does not depend on how the file orders its axes.
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <algorithm>
 #include <fmt/format.h>

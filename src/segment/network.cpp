@@ -17,7 +17,7 @@
 // own (two memory sweeps instead of PyTorch's four); the k = stride transposed convolutions, which oneDNN
 // in 1.13 does not take (research §4.3), are a single GEMM on the low-resolution grid followed by a
 // pixel shuffle; the encoder skips are concatenated once into the decoder buffer.
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

@@ -2,7 +2,7 @@
 // nnUNetPredictor: initialize_from_trained_model_folder, predict_from_files_sequential,
 // predict_logits_from_preprocessed_data) — file voxel order, no reorientation, every selected fold's
 // logits summed and averaged, mirroring only when asked, then export_prediction_from_logits.
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <algorithm>
 #include <cctype>

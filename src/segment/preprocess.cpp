@@ -8,7 +8,7 @@
 //   resample the logits (resampling_fn_probabilities, order 1) to the cropped shape → softmax/sigmoid
 //   (LabelManager.apply_inference_nonlin) → argmax or regions (convert_probabilities_to_segmentation) →
 //   un-crop (background 0; probabilities: channel 0 = 1 outside) → transpose_backward.
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <algorithm>
 #include <cmath>

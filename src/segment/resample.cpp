@@ -12,7 +12,7 @@
 //
 // All of these are separable: interpolation along one axis at a time (and the prefilter, which commutes
 // with it) gives scipy's tensor-product result up to rounding in the last bits of a double.
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <algorithm>
 #include <cmath>

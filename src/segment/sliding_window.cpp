@@ -10,7 +10,7 @@
 //    map (σ = patch/8, peak 10, stored as torch.half) and added into a torch.half accumulator, the map
 //    into a torch.half weight accumulator; the result is their quotient (rounded to half). With
 //    fp16 = false the accumulators are float32 instead (differences ~1e-3, research §2.7).
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <algorithm>
 #include <cmath>

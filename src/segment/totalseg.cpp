@@ -12,7 +12,7 @@
 //  4. nnU-Net on it (fold 0, step 0.8 for total and 0.5 otherwise, no mirroring), several part models
 //     merged by class name, later parts overwriting earlier ones;
 //  5. labels back: change_spacing(order 0, target_shape, force_affine), undo_canonical, undo_crop.
-#include "segment/detail.h"
+#include "segment/internal.h"
 
 #include <Eigen/SVD>
 #include <algorithm>

@@ -167,9 +167,9 @@ private:
 //! Returns the case's inputs (paths under `staging`, which becomes the case folder). Throws ApiError (400,
 //! 413).
 pipeline::CaseInputs receive_case_upload(const httplib::Request& request,
-                                   const httplib::ContentReader& reader,
-                                   const fs::path& staging,
-                                   const Limits& limits);
+                                         const httplib::ContentReader& reader,
+                                         const fs::path& staging,
+                                         const Limits& limits);
 
 //! Flush a file or folder to disk (fsync), so an acknowledged upload survives a power cut.
 void sync_path(const fs::path& path);

@@ -1,6 +1,6 @@
 // Connected components and the removal of far islands, on hand-built label maps whose gaps are known in mm.
-#include "support/test_support.h"
 #include "anatomy/anatomy.h"
+#include "support/test_support.h"
 
 #include <Eigen/Geometry>
 #include <gtest/gtest.h>

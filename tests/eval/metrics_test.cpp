@@ -146,9 +146,10 @@ TEST(EvalMetrics, ObliqueGridGivesTheSamePhysicalAnswers) {
 TEST(EvalMetrics, ConcentricSpheresHd95IsTheRadiusDifference) {
   // Spheres of 6 and 9 mm radius: every surface point is 3 mm from the other sphere, up to the voxel
   // discretisation, so HD95 lies within one voxel of 3 mm; on anisotropic and oblique grids alike.
-  const std::vector<Geometry> grids{voxel_grid({32, 32, 32}, Vec3(1, 1, 1)),
-                                    voxel_grid({40, 40, 16}, Vec3(0.8, 0.8, 2.0)),
-                                    voxel_grid({40, 30, 16}, Vec3(0.75, 1.0, 2.0), oblique(), Vec3(30, -20, 100))};
+  const std::vector<Geometry> grids{
+      voxel_grid({32, 32, 32}, Vec3(1, 1, 1)),
+      voxel_grid({40, 40, 16}, Vec3(0.8, 0.8, 2.0)),
+      voxel_grid({40, 30, 16}, Vec3(0.75, 1.0, 2.0), oblique(), Vec3(30, -20, 100))};
   for (const auto& g : grids) {
     SCOPED_TRACE(g.describe());
     const Vec3 centre =

@@ -10,7 +10,6 @@
 
 namespace nervemap::test {
 
-
 //! Paint `value` into every voxel whose centre is inside (later calls overwrite earlier ones).
 inline void paint(MaskVolume& v, uint8_t value, const std::function<bool(const Vec3& lps)>& inside) {
   const auto& g = v.geometry;

@@ -1,5 +1,5 @@
 // The phantom's building blocks: deterministic random numbers, shapes and the patient warp.
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <cmath>
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Tumours beside the reference nerves: the rasterised surface sits gap_mm from the nerve (± one
 // voxel diagonal), only soft tissue is replaced, HECKTOR values, unknown nerves rejected; and the
 // aberrant right subclavian option.
-#include "phantom/phantom.h"
+#include "phantom/internal_blocks.h"
 
 #include <cmath>
 #include <fmt/format.h>

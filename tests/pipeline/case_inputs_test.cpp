@@ -43,9 +43,11 @@ TEST(CaseInputs, StoredFormRoundTripsWithPathsInsideTheCase) {
 
 TEST(CaseInputs, ReadsRowsOfEarlierVersions) {
   // A case table written before CaseInputs existed: no tumour label means GTVp.
-  const auto in = pipeline::case_inputs_from_json(
-      {{"name", "x"}, {"ct", "input/ct.nii.gz"}, {"structures", "input/structures"}, {"tumor", "input/t.nii"}},
-      "/c");
+  const auto in = pipeline::case_inputs_from_json({{"name", "x"},
+                                                   {"ct", "input/ct.nii.gz"},
+                                                   {"structures", "input/structures"},
+                                                   {"tumor", "input/t.nii"}},
+                                                  "/c");
   EXPECT_EQ(in.ct, fs::path("/c/input/ct.nii.gz"));
   EXPECT_FALSE(in.tumour_binary_as_gtvn);
   EXPECT_FALSE(in.pet);
@@ -57,6 +59,7 @@ TEST(CaseInputs, StoredPathsMayNotLeaveTheCaseFolder) {
     EXPECT_THROW(pipeline::case_inputs_from_json({{"ct", bad}}, "/c"), InputError);
   }
   EXPECT_THROW(pipeline::case_inputs_from_json({{"name", "no ct"}}, "/c"), InputError);
-  EXPECT_THROW(pipeline::case_inputs_from_json({{"ct", "ct.nii"}, {"tumor_label", "GTVx"}}, "/c"), InputError);
+  EXPECT_THROW(pipeline::case_inputs_from_json({{"ct", "ct.nii"}, {"tumor_label", "GTVx"}}, "/c"),
+               InputError);
   EXPECT_THROW(pipeline::case_inputs_from_json({{"ct", "ct.nii"}, {"pet", 3}}, "/c"), InputError);
 }

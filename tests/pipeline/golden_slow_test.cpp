@@ -52,8 +52,13 @@ void differences(const nlohmann::json& expected,
 
 TEST(GoldenReport, DemoWithTheTruthMasksIsUnchanged) {
   TempDir dir;
-  const auto r = run_nervemap(
-      {"--quiet", "demo", "--truth-masks", "--out", (dir / "demo").string(), "--data", (dir / "data").string()});
+  const auto r = run_nervemap({"--quiet",
+                               "demo",
+                               "--truth-masks",
+                               "--out",
+                               (dir / "demo").string(),
+                               "--data",
+                               (dir / "data").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json actual = read_json(dir / "demo" / "results" / "report.json");
   actual.erase("created");

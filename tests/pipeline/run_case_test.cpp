@@ -63,8 +63,15 @@ TEST_F(RunCase, ListsEveryOutputOnceWithReportJsonLast) {
   }
   const auto on_disk = list_files(case_->out);
   EXPECT_EQ(std::set<std::string>(on_disk.begin(), on_disk.end()), listed);
-  for (const char* name : {"ct.nii.gz", "labels.nii.gz", "labels.json", "nerves.tck", "nerves_r95.tsf",
-                           "nerves_distance.tsf", "report.pdf", "report.html", "mesh_GTVn.mz3"})
+  for (const char* name : {"ct.nii.gz",
+                           "labels.nii.gz",
+                           "labels.json",
+                           "nerves.tck",
+                           "nerves_r95.tsf",
+                           "nerves_distance.tsf",
+                           "report.pdf",
+                           "report.html",
+                           "mesh_GTVn.mz3"})
     EXPECT_TRUE(listed.count(name)) << name;
 }
 
@@ -74,7 +81,7 @@ TEST_F(RunCase, LabelMapHoldsTheTumourOverThePresentStructures) {
   const MaskVolume labels = io::read_nifti_labels(case_->out / "labels.nii.gz", w, &table);
   const auto& neck = case_->neck;
   ASSERT_TRUE(labels.geometry.same_grid(neck.ct.geometry));
-  const auto& catalogue = anatomy::Catalogue::get();
+  const LabelTable catalogue_table = anatomy::Catalogue::get().output_table();
   int64_t tumour_voxels = 0;
   for (size_t o = 0; o < labels.data.size(); ++o) {
     if (const uint8_t t = neck.tumour.data[o]) {
@@ -94,12 +101,22 @@ TEST_F(RunCase, LabelMapHoldsTheTumourOverThePresentStructures) {
   }();
   for (const auto& l : table.labels()) {
     EXPECT_GT(histogram[size_t(l.id)], 0) << l.name;
-    const Label* expected = catalogue.output_table().find(l.id);
+    const Label* expected = catalogue_table.find(l.id);
     ASSERT_NE(expected, nullptr) << l.name;
     EXPECT_EQ(l.name, expected->name);
   }
   EXPECT_TRUE(table.find("GTVn"));
   EXPECT_FALSE(table.find("GTVp"));
+  // labels.json: the same labels, in the catalogue's display colours.
+  const auto json = read_json(case_->out / "labels.json");
+  ASSERT_EQ(json.size(), table.size());
+  for (const auto& l : json) {
+    const Label* expected = catalogue_table.find(l["id"].get<int>());
+    ASSERT_NE(expected, nullptr);
+    EXPECT_EQ(l["name"], expected->name);
+    EXPECT_EQ(l["rgb"], nlohmann::json({expected->rgb[0], expected->rgb[1], expected->rgb[2]}))
+        << expected->name;
+  }
 }
 
 TEST_F(RunCase, TractsAreTheReportedCourses) {

@@ -4,7 +4,7 @@
 // work.
 #include "eval/eval.h"
 #include "phantom/phantom.h"
-#include "segment/detail.h"
+#include "segment/internal.h"
 #include "segment/segment.h"
 #include "support/test_support.h"
 

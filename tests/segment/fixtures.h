@@ -2,7 +2,7 @@
 // numpy files) and the paths of ../shared/fixtures/nnunet.
 #pragma once
 
-#include "segment/detail.h"
+#include "segment/internal.h"
 #include "support/test_support.h"
 
 #include <algorithm>

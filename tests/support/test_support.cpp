@@ -1,10 +1,9 @@
 #include "support/test_support.h"
 
-#include <cmath>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>

@@ -19,7 +19,8 @@ nlohmann::json read_json(const std::filesystem::path& path);
 //! A grid from its parts: dims, spacing, direction (columns: the voxel axes in LPS) and origin.
 Geometry voxel_grid(Index3 dims, Vec3 spacing, Mat3 direction = Mat3::Identity(), Vec3 origin = Vec3::Zero());
 //! A grid of the given spacing and direction whose voxel centres cover the LPS box [lo, hi].
-Geometry covering_grid(const Vec3& lo, const Vec3& hi, const Vec3& spacing, const Mat3& direction = Mat3::Identity());
+Geometry
+covering_grid(const Vec3& lo, const Vec3& hi, const Vec3& spacing, const Mat3& direction = Mat3::Identity());
 
 //! A fresh folder under the system temp dir, removed when the object goes out of scope.
 class TempDir {
